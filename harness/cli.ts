@@ -1,0 +1,105 @@
+/**
+ * The `dkc` command line. Results go to stdout, status lines to stderr; user errors exit 2 with "ERROR: ..." and
+ * a hint, failures exit 1.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { HarnessError, errorMessage } from '../lib/errors.js';
+import { MockDatera, type TargetsMode } from '../mocks/datera/mock-datera.js';
+import { onShutdown } from './shutdown.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function port(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`'${value}' is not a port number (0-65535; 0 picks a free port)`);
+  return Number(value);
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`'${value}' is not a positive number`);
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('dkc')
+    .description('Conformance harness for the Datera Kubernetes storage driver (datera/iscsi FlexVolume)')
+    .version(pkg.version)
+    .showHelpAfterError('(run dkc --help for usage)')
+    .exitOverride();
+
+  program
+    .command('mock-datera')
+    .description('Run the mock Datera DSP API with real tgt iSCSI targets in the foreground; Ctrl-C removes everything it made')
+    .option('--port <port>', 'HTTP port', port, 7717)
+    .option('--tls-port <port>', 'HTTPS port (self-signed certificate generated at start)', port, 7718)
+    .option('--no-tls', 'serve plain HTTP only')
+    .addOption(new Option('--targets <kind>', 'where volumes become iSCSI targets').choices(['process', 'container', 'none']).default('process'))
+    .option('--state-dir <dir>', 'keep state and volume files here across restarts (default: a temporary dir removed at exit)')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--user <name>', 'account name', 'admin')
+    .option('--password <secret>', 'account password (default: generated); prefer DKC_DATERA_PASSWORD to keep it out of ps')
+    .option('--session-idle <seconds>', 'idle seconds before a session key expires', positiveNumber, 3600)
+    .action(async (o: { port: number; tlsPort: number; tls: boolean; targets: TargetsMode; stateDir?: string; host: string; user: string; password?: string; sessionIdle: number }) => {
+      const password = o.password ?? process.env.DKC_DATERA_PASSWORD;
+      const mock = await new MockDatera({
+        httpPort: o.port,
+        httpsPort: o.tls ? o.tlsPort : null,
+        host: o.host,
+        targets: o.targets,
+        stateDir: o.stateDir,
+        sessionIdleSeconds: o.sessionIdle,
+        ...(password ? { users: { [o.user]: password } } : { users: undefined }),
+      }).start();
+      const done = onShutdown(() => mock.stop());
+      const creds = mock.credentials;
+      const user = password ? o.user : creds.user;
+      console.log(`mock Datera API (targets: ${mock.targetHost?.kind ?? 'none'})`);
+      console.log(`  http:     ${mock.url}/v2.2`);
+      if (mock.httpsUrl) console.log(`  https:    ${mock.httpsUrl}/v2.2 (self-signed)`);
+      console.log(`  control:  ${mock.url}/__mock/info`);
+      console.log(`  portals:  ${mock.portals.join(' ')}`);
+      console.log(`  user:     ${user}`);
+      console.log(`  password: ${password ? '(as given)' : creds.password}`);
+      console.log(`  state:    ${mock.stateDir}${o.stateDir ? '' : ' (removed at exit)'}`);
+      console.log('ready; Ctrl-C stops and removes every target');
+      await done;
+    });
+
+  program
+    .command('bench')
+    .description('Measure the mock API and the iSCSI data path (GET throughput, create-to-visible latency)')
+    .option('--seconds <n>', 'duration of the throughput run', positiveNumber, 5)
+    .option('--iterations <n>', 'create-to-visible samples', positiveNumber, 50)
+    .option('--json', 'print the figures as JSON')
+    .action(async (o: { seconds: number; iterations: number; json?: boolean }) => {
+      const { runBench } = await import('./bench.js');
+      await runBench(o);
+    });
+
+  program
+    .command('run')
+    .description('Run the conformance plan; today: the backend stage (mock API, real tgt targets, real iSCSI data path)')
+    .action(async () => {
+      const { runSmoke } = await import('./smoke.js');
+      process.exitCode = (await runSmoke()) ? 0 : 1;
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof HarnessError) {
+      console.error(`ERROR: ${err.message}`);
+      return err.code === 'BAD_INPUT' || err.code === 'BAD_CONFIG' || err.code === 'MISSING_TOOL' || err.code === 'NOT_ROOT' ? 2 : 1;
+    }
+    console.error(`ERROR: ${errorMessage(err)}`);
+    return 1;
+  }
+}
