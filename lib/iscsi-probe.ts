@@ -20,8 +20,10 @@ const imageOpts = (a: LunAddress) =>
 
 async function qemuIo(a: LunAddress, command: string): Promise<ProbeOutcome> {
   const r = await run(['qemu-io', '--image-opts', imageOpts(a), '-c', command], { nothrow: true, timeoutMs: 60_000 });
-  if (r.exitCode === 0 && !/verification failed/i.test(r.stdout)) return 'ok';
-  if (/verification failed/i.test(r.stdout + r.stderr)) return 'mismatch';
+  const all = r.stdout + r.stderr;
+  if (/verification failed/i.test(all)) return 'mismatch';
+  // qemu-io exits 0 after some failed commands, so success is also judged by what it printed.
+  if (r.exitCode === 0 && /(read|wrote) (\d+)\/\2 bytes/.test(r.stdout) && !/can't open/i.test(all)) return 'ok';
   return 'refused';
 }
 
@@ -48,10 +50,10 @@ export async function inquiry(a: LunAddress): Promise<{ vendor: string; product:
   const url = `iscsi://${a.portal}/${a.iqn}/${a.lun}`;
   const std = await run(['iscsi-inq', '-i', a.initiator, url], { nothrow: true, timeoutMs: 30_000 });
   if (std.exitCode !== 0) return undefined;
-  const sn = await run(['iscsi-inq', '-i', a.initiator, '-e', '1', '-c', '0x80', url], { nothrow: true, timeoutMs: 30_000 });
+  const sn = await run(['iscsi-inq', '-i', a.initiator, '-e', '1', '-c', '128', url], { nothrow: true, timeoutMs: 30_000 });
   return {
     vendor: /Vendor:\s*(.*?)\s*$/m.exec(std.stdout)?.[1] ?? '',
     product: /Product:\s*(.*?)\s*$/m.exec(std.stdout)?.[1] ?? '',
-    serial: /Unit Serial Number:\s*(.*?)\s*$/im.exec(sn.stdout)?.[1] ?? '',
+    serial: /Unit Serial Number:\[?(.*?)\]?\s*$/im.exec(sn.stdout)?.[1] ?? '',
   };
 }

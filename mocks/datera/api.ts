@@ -39,6 +39,7 @@ import {
   IQN,
   SUB_NAME,
   UUID,
+  decodeName,
   isObject,
   oneOf,
   optArray,
@@ -46,6 +47,7 @@ import {
   optInt,
   optObject,
   optString,
+  own,
   refName,
   reqString,
   type Body,
@@ -148,11 +150,11 @@ export class DateraApi {
   }
 
   private group(tenant: Tenant, name: string) {
-    return tenant.initiator_groups[name] ?? this.state.tenants['/root']!.initiator_groups[name];
+    return own(tenant.initiator_groups, name) ?? own(this.state.tenants['/root']!.initiator_groups, name);
   }
 
   private initiatorExists(tenant: Tenant, id: string) {
-    return Boolean(tenant.initiators[id] ?? this.state.tenants['/root']!.initiators[id]);
+    return Boolean(own(tenant.initiators, id) ?? own(this.state.tenants['/root']!.initiators, id));
   }
 
   private add(method: string, path: string, handler: Handler, mutates = method !== 'GET') {
@@ -160,7 +162,7 @@ export class DateraApi {
   }
 
   private ai(req: ApiRequest, key: string): AppInstance {
-    const ai = req.tenant.app_instances[key] ?? Object.values(req.tenant.app_instances).find((a) => a.uuid === key);
+    const ai = own(req.tenant.app_instances, key) ?? Object.values(req.tenant.app_instances).find((a) => a.uuid === key);
     if (!ai) throw notFound(`/app_instances/${key}`);
     return ai;
   }
@@ -259,7 +261,10 @@ export class DateraApi {
       data: Object.values(req.tenant.app_instances).map((ai) => ({ name: ai.name, data: ai.int_ecosystem_data })),
       list: true,
     }));
-    a('GET', '/app_instances/:ai/snapshots', () => ({ data: [], list: true }));
+    a('GET', '/app_instances/:ai/snapshots', (req, p) => {
+      this.ai(req, p.ai!);
+      return { data: [], list: true };
+    });
 
     // Storage instances
     a('GET', '/app_instances/:ai/storage_instances', async (req, p) => {
@@ -402,7 +407,7 @@ export class DateraApi {
     // Initiators and groups
     a('GET', '/initiators', (req) => ({ data: Object.values(req.tenant.initiators).map((i) => renderInitiator(i, req.tenant.path)), list: true }));
     a('GET', '/initiators/:id', (req, p) => {
-      const i = req.tenant.initiators[p.id!];
+      const i = own(req.tenant.initiators, p.id!);
       if (!i) throw notFound(`/initiators/${p.id}`);
       return { data: renderInitiator(i, req.tenant.path) };
     });
@@ -410,19 +415,19 @@ export class DateraApi {
       const id = reqString(req.body, 'id', IQN, 'an iSCSI name (iqn.YYYY-MM.domain[:id]) or eui.<16 hex>');
       if (id.length < 16 || id.length > 223) throw validation(`id must be 16 to 223 characters, got ${id.length}`);
       const name = optString(req.body, 'name', INITIATOR_NAME, '3-128 characters: letters, digits, space _ - .') ?? id.replace(/[^a-zA-Z0-9_\-.]/g, '_');
-      const existing = req.tenant.initiators[id];
+      const existing = own(req.tenant.initiators, id);
       if (existing && !(optBool(req.body, 'force') ?? false)) throw conflict(`initiator ${id} already exists (pass force=true to update it)`);
       req.tenant.initiators[id] = { id, name };
       return { data: renderInitiator(req.tenant.initiators[id]!, req.tenant.path) };
     });
     a('PUT', '/initiators/:id', (req, p) => {
-      const i = req.tenant.initiators[p.id!];
+      const i = own(req.tenant.initiators, p.id!);
       if (!i) throw notFound(`/initiators/${p.id}`);
       i.name = optString(req.body, 'name', INITIATOR_NAME) ?? i.name;
       return { data: renderInitiator(i, req.tenant.path) };
     });
     a('DELETE', '/initiators/:id', (req, p) => {
-      const i = req.tenant.initiators[p.id!];
+      const i = own(req.tenant.initiators, p.id!);
       if (!i) throw notFound(`/initiators/${p.id}`);
       const user = this.aclUsers(req.tenant, 'initiators', i.id);
       if (user) throw conflict(`initiator ${i.id} is still in the acl_policy of ${user}; remove it there first`);
@@ -436,19 +441,19 @@ export class DateraApi {
       list: true,
     }));
     a('GET', '/initiator_groups/:name', (req, p) => {
-      const g = req.tenant.initiator_groups[p.name!];
+      const g = own(req.tenant.initiator_groups, p.name!);
       if (!g) throw notFound(`/initiator_groups/${p.name}`);
       return { data: renderInitiatorGroup(g, req.tenant.path) };
     });
     a('POST', '/initiator_groups', (req) => {
       const name = reqString(req.body, 'name', INITIATOR_NAME, '3-128 characters: letters, digits, space _ - .');
-      if (req.tenant.initiator_groups[name]) throw conflict(`initiator group ${name} already exists`);
+      if (own(req.tenant.initiator_groups, name)) throw conflict(`initiator group ${name} already exists`);
       const members = this.aclList(req, optArray(req.body, 'members') ?? [], 'initiators');
       req.tenant.initiator_groups[name] = { name, members };
       return { data: renderInitiatorGroup(req.tenant.initiator_groups[name]!, req.tenant.path) };
     });
     a('PUT', '/initiator_groups/:name', async (req, p) => {
-      const g = req.tenant.initiator_groups[p.name!];
+      const g = own(req.tenant.initiator_groups, p.name!);
       if (!g) throw notFound(`/initiator_groups/${p.name}`);
       const members = optArray(req.body, 'members');
       if (members) g.members = this.aclList(req, members, 'initiators');
@@ -457,7 +462,7 @@ export class DateraApi {
       return { data: renderInitiatorGroup(g, req.tenant.path) };
     });
     a('DELETE', '/initiator_groups/:name', (req, p) => {
-      const g = req.tenant.initiator_groups[p.name!];
+      const g = own(req.tenant.initiator_groups, p.name!);
       if (!g) throw notFound(`/initiator_groups/${p.name}`);
       const user = this.aclUsers(req.tenant, 'initiator_groups', g.name);
       if (user) throw conflict(`initiator group ${g.name} is still in the acl_policy of ${user}; remove it there first`);
@@ -470,12 +475,12 @@ export class DateraApi {
     a('GET', '/app_templates/:name', (req, p) => ({ data: this.renderTpl(req, this.template(req.tenant, p.name!)) }));
     a('POST', '/app_templates', (req) => {
       const t = this.parseTemplate(req.body);
-      if (req.tenant.app_templates[t.name]) throw conflict(`app template ${t.name} already exists`);
+      if (own(req.tenant.app_templates, t.name)) throw conflict(`app template ${t.name} already exists`);
       req.tenant.app_templates[t.name] = t;
       return { data: this.renderTpl(req, t) };
     });
     a('DELETE', '/app_templates/:name', (req, p) => {
-      const t = req.tenant.app_templates[p.name!];
+      const t = own(req.tenant.app_templates, p.name!);
       if (!t) throw notFound(`/app_templates/${p.name}`);
       delete req.tenant.app_templates[p.name!];
       return { data: this.renderTpl(req, t) };
@@ -487,7 +492,7 @@ export class DateraApi {
   private async createAi(req: ApiRequest): Promise<AppInstance> {
     const b = req.body;
     const name = reqString(b, 'name', AI_NAME, 'start with a letter or _, then 2-63 letters, digits, _ - .');
-    if (req.tenant.app_instances[name]) throw conflict(`app_instance ${name} already exists`);
+    if (own(req.tenant.app_instances, name)) throw conflict(`app_instance ${name} already exists`);
     const uuid = optString(b, 'uuid', UUID, 'a UUID') ?? '00000000-0000-0000-0000-000000000000';
     const ai: AppInstance = {
       name,
@@ -545,7 +550,7 @@ export class DateraApi {
       const src = optObject(b, field);
       if (!src) continue;
       if (typeof src.path !== 'string') throw validation(`${field} must be an object with a string path`);
-      const segs = src.path.split('/').filter(Boolean).map(decodeURIComponent);
+      const segs = src.path.split('/').filter(Boolean).map((s) => decodeName(s, `${field}.path`));
       if (field === 'clone_src') {
         if (segs.length !== 2 || segs[0] !== 'app_instances') throw validation(`${field}.path must be /app_instances/<name>`);
         const ai = this.ai(req, segs[1]!);
@@ -583,7 +588,7 @@ export class DateraApi {
 
   private async setSiState(req: ApiRequest, si: StorageInstance, state: 'online' | 'offline', force: boolean) {
     if (state === 'offline' && si.admin_state === 'online' && this.opts.offlineRequiresForce && !force) {
-      const sessions = (await this.backend.sessions()).get(si.iqn) ?? [];
+      const sessions = (await this.backend.sessions({ fresh: true })).get(si.iqn) ?? [];
       if (sessions.length)
         throw invalid(`storage instance ${si.name} has logged-in initiators (${sessions.map((s) => s.initiator).join(', ')}); log them out or pass force=true`);
     }
@@ -724,7 +729,7 @@ export class DateraApi {
   }
 
   private template(tenant: Tenant, name: string): AppTemplate {
-    const t = tenant.app_templates[name] ?? this.state.tenants['/root']!.app_templates[name];
+    const t = own(tenant.app_templates, name) ?? own(this.state.tenants['/root']!.app_templates, name);
     if (!t) throw notFound(`/app_templates/${name}`);
     return t;
   }

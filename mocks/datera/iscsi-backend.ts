@@ -19,6 +19,7 @@ export class IscsiBackend {
     readonly volumesDir: string,
     readonly host: StartedTargetHost | undefined,
     private readonly fallbackIps: string[],
+    private readonly sessionCacheMs = 1000,
   ) {}
 
   async init(): Promise<void> {
@@ -63,6 +64,7 @@ export class IscsiBackend {
 
   async online(si: StorageInstance, acl: string[]): Promise<void> {
     if (!this.host) return;
+    this.invalidate();
     await this.host.createTarget({
       iqn: si.iqn,
       luns: si.volumes.map((v, i) => ({ lun: lunOf(i), backingFile: this.path(v.file), serial: v.uuid })),
@@ -79,18 +81,32 @@ export class IscsiBackend {
   }
 
   async offline(iqn: string): Promise<void> {
+    this.invalidate();
     if (this.host) await this.host.deleteTarget(iqn);
   }
 
   async setAcl(iqn: string, acl: string[]): Promise<void> {
+    this.invalidate();
     if (this.host) await this.host.setAcl(iqn, acl);
   }
 
-  /** Active sessions per target IQN, as tgt reports them. */
-  async sessions(): Promise<Map<string, TargetSession[]>> {
-    const out = new Map<string, TargetSession[]>();
-    if (!this.host) return out;
-    for (const t of await this.host.listTargets()) out.set(t.iqn, t.sessions);
-    return out;
+  private cached: { at: number; value: Promise<Map<string, TargetSession[]>> } | undefined;
+
+  /**
+   * Active sessions per target IQN, as tgt reports them. Asking tgt costs a process spawn, so reads that only
+   * decorate responses (active_initiators) share an answer up to `sessionCacheMs` old; decisions ask fresh.
+   */
+  sessions(opts: { fresh?: boolean } = {}): Promise<Map<string, TargetSession[]>> {
+    const host = this.host;
+    if (!host) return Promise.resolve(new Map());
+    if (!opts.fresh && this.cached && Date.now() - this.cached.at < this.sessionCacheMs) return this.cached.value;
+    const value = host.listTargets().then((ts) => new Map(ts.map((t) => [t.iqn, t.sessions] as const)));
+    this.cached = { at: Date.now(), value };
+    value.catch(() => (this.cached = undefined));
+    return value;
+  }
+
+  private invalidate() {
+    this.cached = undefined;
   }
 }
