@@ -3,12 +3,22 @@
  * a hint, failures exit 1.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HarnessError, errorMessage } from '../lib/errors.js';
 import { MockDatera, type TargetsMode } from '../mocks/datera/mock-datera.js';
 import { onShutdown } from './shutdown.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+/** The project's package.json, found upward from this file (it runs from harness/ in tests and dist/harness/ when built). */
+function projectPackage(): { version: string } {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { version: string };
+    if (dirname(dir) === dir) return { version: '0.0.0' };
+  }
+}
+const pkg = projectPackage();
 
 export function port(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`'${value}' is not a port number (0-65535; 0 picks a free port)`);

@@ -1,0 +1,77 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { main, port, positiveNumber } from './cli.js';
+
+const capture = async (argv: string[]) => {
+  const errs: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    return { code: await main(['node', 'dkc', ...argv]), err: errs.join('') };
+  } finally {
+    process.stderr.write = orig;
+  }
+};
+
+t.test('option parsers name what is wrong', async (t) => {
+  t.equal(port('7717'), 7717);
+  t.equal(port('0'), 0);
+  t.throws(() => port('http'), { message: /'http' is not a port number/ });
+  t.throws(() => port('70000'), { message: /not a port number/ });
+  t.equal(positiveNumber('2.5'), 2.5);
+  t.throws(() => positiveNumber('-1'), { message: /not a positive number/ });
+});
+
+t.test('bad flags exit 2 with a message naming the flag', async (t) => {
+  const a = await capture(['mock-datera', '--port', 'abc']);
+  t.equal(a.code, 2);
+  t.match(a.err, /--port.*'abc' is not a port number/);
+  const b = await capture(['mock-datera', '--targets', 'cloud']);
+  t.equal(b.code, 2);
+  t.match(b.err, /--targets.*cloud.*process, container, none/s);
+  const c = await capture(['no-such-command']);
+  t.equal(c.code, 2);
+  t.match(c.err, /unknown command 'no-such-command'/);
+  const d = await capture(['mock-datera', '--session-idle', 'zero']);
+  t.equal(d.code, 2);
+});
+
+t.test('a port in use is a clear error, exit 2', async (t) => {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => srv.close());
+  const busy = (srv.address() as { port: number }).port;
+  const r = await capture(['mock-datera', '--targets', 'none', '--port', String(busy), '--no-tls']);
+  t.equal(r.code, 2);
+  t.match(r.err, new RegExp(`ERROR: port ${busy} on 127.0.0.1 is in use`));
+});
+
+t.test('dkc mock-datera runs in the foreground, prints URLs and credentials, and cleans up on SIGINT', { skip: existsSync('dist/harness/cli.js') ? false : 'dist/ not built (npm run build)' }, async (t) => {
+  const child = spawn(process.execPath, ['bin/dkc.js', 'mock-datera', '--targets', 'none', '--port', '0', '--tls-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c));
+  const ready = await new Promise<boolean>((resolve) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+      if (out.includes('ready;')) resolve(true);
+    });
+    child.on('exit', () => resolve(false));
+  });
+  t.ok(ready, `printed ready (stderr: ${err})`);
+  const url = /http:\s+(http:\/\/[\d.]+:\d+)\/v2\.2/.exec(out)?.[1];
+  t.ok(url, 'printed the HTTP URL');
+  t.match(out, /https:\s+https:\/\/127\.0\.0\.1:\d+\/v2\.2 \(self-signed\)/);
+  t.match(out, /user:\s+admin\n\s+password:\s+\S{8,}/);
+  const info = (await (await fetch(`${url}/__mock/info`)).json()) as { targets: string };
+  t.equal(info.targets, 'none');
+  const stateDir = /state:\s+(\S+)/.exec(out)?.[1];
+  t.ok(stateDir && existsSync(stateDir), 'state dir exists while running');
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  t.equal(code, 0);
+  t.match(err, /clean: everything this command made is gone/);
+  t.notOk(stateDir && existsSync(stateDir), 'temporary state dir removed');
+});
