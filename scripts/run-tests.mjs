@@ -1,10 +1,30 @@
 #!/usr/bin/env node
-// Runs tap, streams its output, and ends with the plain line CI reads: "tests: N passed, N failed, N skipped".
-// tap's exit code stays the verdict (a coverage shortfall fails the run even when every test passed).
-import { spawn } from 'node:child_process';
+// Runs tap, streams its output, checks that the run left nothing behind, and ends with the plain line CI reads:
+// "tests: N passed, N failed, N skipped". tap's exit code stays part of the verdict (a coverage shortfall fails
+// the run even when every test passed), and so does the leak check.
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
-const args = ['tap', '-R', 'tap', ...process.argv.slice(2)];
-const child = spawn('npx', ['--no-install', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** What the harness's own processes, containers and temp dirs look like; anything matching after the run leaked. */
+function leaks() {
+  const found = [];
+  const ps = spawnSync('ps', ['-eo', 'pid=,stat=,args='], { encoding: 'utf8' }).stdout ?? '';
+  for (const line of ps.split('\n')) {
+    const [, pid, stat, args] = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line) ?? [];
+    if (!pid || stat.startsWith('Z')) continue;
+    if (/^tgtd -f -C \d+ --iscsi portal=127\./.test(args) || /qemu-storage-daemon .*dkc/.test(args)) found.push(`process ${pid}: ${args}`);
+  }
+  const docker = spawnSync('docker', ['ps', '-a', '--format', '{{.Names}}', '--filter', 'label=dkc.owner=datera-k8s-conformance'], { encoding: 'utf8' });
+  if (docker.status === 0) for (const n of docker.stdout.split('\n').filter(Boolean)) found.push(`container ${n}`);
+  const nets = spawnSync('docker', ['network', 'ls', '--format', '{{.Name}}', '--filter', 'label=dkc.owner=datera-k8s-conformance'], { encoding: 'utf8' });
+  if (nets.status === 0) for (const n of nets.stdout.split('\n').filter(Boolean)) found.push(`docker network ${n}`);
+  for (const d of readdirSync(tmpdir())) if (/^dkc-/.test(d)) found.push(`temp dir ${tmpdir()}/${d}`);
+  return found;
+}
+
+const before = new Set(leaks());
+const child = spawn('npx', ['--no-install', 'tap', '-R', 'tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'] });
 let tail = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
@@ -12,13 +32,26 @@ child.stdout.on('data', (chunk) => {
 });
 child.on('close', (code, signal) => {
   // The last top-level summary comment: "# { total: 12, pass: 10, fail: 1, skip: 1 }"
-  const sums = [...tail.matchAll(/^# \{ (total: \d+[^}]*)\}$/gm)];
+  const last = [...tail.matchAll(/^# \{ (total: \d+[^}]*)\}$/gm)].at(-1);
   const counts = { pass: 0, fail: 0, skip: 0, todo: 0 };
-  const last = sums.at(-1);
   if (last) for (const [, k, v] of last[1].matchAll(/(\w+): (\d+)/g)) counts[k] = Number(v);
-  const failed = counts.fail + (code !== 0 && counts.fail === 0 ? 1 : 0);
-  if (!last) console.log('# no tap summary found: counting the run as one failure');
-  else if (code !== 0 && counts.fail === 0) console.log(`# tap exited ${signal ?? code} with no failed test (coverage below the thresholds, or a file crashed): counted as one failure`);
+  let failed = counts.fail;
+  if (!last) {
+    console.log('# no tap summary found: counting the run as one failure');
+    failed++;
+  } else if (code !== 0 && counts.fail === 0) {
+    console.log(`# tap exited ${signal ?? code} with no failed test (coverage below the thresholds, or a file crashed): counted as one failure`);
+    failed++;
+  }
+  const leaked = leaks().filter((l) => !before.has(l));
+  if (leaked.length) {
+    console.log(`not ok - leak check: the test run left ${leaked.length} thing(s) behind`);
+    for (const l of leaked) console.log(`#   ${l}`);
+    failed++;
+  } else {
+    console.log('ok - leak check: no processes, containers, networks or temp dirs left behind');
+    counts.pass++;
+  }
   console.log(`tests: ${counts.pass} passed, ${failed} failed, ${counts.skip + counts.todo} skipped`);
-  process.exit(code ?? 1);
+  process.exit(failed > 0 ? 1 : 0);
 });
