@@ -13,6 +13,7 @@ import { mkdtemp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { run } from '../../lib/exec.js';
 import { HarnessError } from '../../lib/errors.js';
 import type { StartedTargetHost, TargetHost, TargetState } from '../tgt/target-host.js';
@@ -160,12 +161,14 @@ export class StartedMockDatera {
     const host = this.opts.host ?? '127.0.0.1';
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     const http = createHttp(handler);
+    http.on('clientError', clientError);
     await listenOn(http, this.opts.httpPort ?? 7717, host);
     this.servers.push(http);
     this.httpPortNo = (http.address() as AddressInfo).port;
     if (this.opts.httpsPort !== null) {
       const { key, cert } = await selfSignedCert(join(this.stateDir, 'run'), host);
       const https = createHttps({ key, cert }, handler);
+      https.on('clientError', clientError);
       await listenOn(https, this.opts.httpsPort ?? 7718, host);
       this.servers.push(https);
       this.httpsPortNo = (https.address() as AddressInfo).port;
@@ -288,11 +291,12 @@ export class StartedMockDatera {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const reqId = ++this.seq;
-    const url = new URL(req.url ?? '/', 'http://mock');
+    // A request target that is not a URL path (e.g. "//[") is refused inside the try below, not thrown from here.
+    const url = parseTarget(req.url);
     const method = req.method ?? 'GET';
     const tenantHeader = header(req, 'tenant');
     let version = 'v2.2';
-    let path = url.pathname;
+    let path = url?.pathname ?? (req.url ?? '/').slice(0, 200);
     let status = 500;
     let logBody: unknown;
     const send = (code: number, body: unknown) => {
@@ -310,12 +314,13 @@ export class StartedMockDatera {
           path,
           op: method.toLowerCase(),
           reqId,
-          params: Object.fromEntries([...url.searchParams].map(([k, v]) => [k, String(v)])),
+          params: url ? Object.fromEntries([...url.searchParams].map(([k, v]) => [k, String(v)])) : {},
           remote: String(req.socket.remoteAddress ?? ''),
         }),
       );
     try {
       const raw = await readBody(req, this.opts.maxBodyBytes ?? 1 << 20);
+      if (!url) throw new DateraError('InvalidRequestError', `request target is not a valid path: ${path.slice(0, 120)}`);
       if (url.pathname.startsWith('/__mock/') || url.pathname === '/__mock') {
         const body = parseJsonBody(raw, method);
         send(200, await this.control(method, url.pathname.slice('/__mock'.length), body));
@@ -364,9 +369,9 @@ export class StartedMockDatera {
       }
       logBody ??= method === 'GET' ? undefined : body;
       const apiReq: ApiRequest = { method, segs, path, query: url.searchParams, body, tenant, version };
-      const result = found.route.mutates
-        ? await this.exclusive(() => this.transaction(() => found.route.handler(apiReq, found.params)))
-        : await found.route.handler(apiReq, found.params);
+      // A change looks its tenant up again once it holds the lock: a rollback while it waited replaced the objects.
+      const mutate = () => found.route.handler({ ...apiReq, tenant: assertKnownTenant(this.api, tenantHeader) }, found.params);
+      const result = found.route.mutates ? await this.exclusive(() => this.transaction(mutate)) : await found.route.handler(apiReq, found.params);
       send(200, this.envelope(result, apiReq));
     } catch (err) {
       if (err instanceof DateraError) fail(err);
@@ -569,7 +574,45 @@ function parseJsonBody(raw: Buffer, method: string): unknown {
     if (method === 'DELETE' || method === 'GET') return {};
     throw new DateraError('InvalidRequestError', 'request body must be a JSON object');
   }
+  // Deeper data parses, but overflows the stack when the state is cloned or saved (and every later change fails).
+  if (nestedDeeperThan(v, MAX_BODY_DEPTH)) throw new DateraError('InvalidRequestError', `request body is nested deeper than ${MAX_BODY_DEPTH} levels`);
   return v;
+}
+
+const MAX_BODY_DEPTH = 100;
+
+function nestedDeeperThan(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, depth] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(x)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://mock');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Requests Node's parser refuses (headers over the size limit, malformed HTTP) still get a Datera-shaped error. */
+function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return;
+  const [http, reason, what] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'request headers (or the path) are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request was not received in time']
+        : [400, 'Bad Request', 'malformed HTTP request'];
+  const body = JSON.stringify(
+    errorBody(new DateraError('InvalidRequestError', `${what} (${err.code ?? 'parse error'})`, { http }), { version: 'v2.2', tenant: '/root', path: '', op: '', reqId: 0, params: {}, remote: '' }),
+  );
+  socket.end(`HTTP/1.1 ${http} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function intParam(v: string | null, name: string, min: number, max: number): number | undefined {

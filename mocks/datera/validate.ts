@@ -6,14 +6,29 @@ import { validation } from './errors.js';
 
 export type Body = Record<string, unknown>;
 
-export const AI_NAME = /^[a-zA-Z_][a-zA-Z0-9_\-.]{2,63}$/;
+// Names become keys of plain objects in the state, so `__proto__` (which would set a prototype) is refused.
+export const AI_NAME = /^(?!__proto__$)[a-zA-Z_][a-zA-Z0-9_\-.]{2,63}$/;
 export const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-export const SUB_NAME = /^[a-zA-Z_][a-zA-Z0-9_\-.]{0,63}$/;
-export const INITIATOR_NAME = /^[a-zA-Z_][a-zA-Z0-9_\-\s.]{2,127}$/;
+export const SUB_NAME = /^(?!__proto__$)[a-zA-Z_][a-zA-Z0-9_\-.]{0,63}$/;
+export const INITIATOR_NAME = /^(?!__proto__$)[a-zA-Z_][a-zA-Z0-9_\-\s.]{2,127}$/;
 export const IQN = /^(iqn\.\d{4}-\d{2}\.[a-zA-Z0-9.-]+(:[^\s]*)?|eui\.[0-9a-fA-F]{16})$/;
 
 export function isObject(v: unknown): v is Body {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `rec[key]` only when it is the record's own entry: a name like `constructor` or `__proto__` must not find Object.prototype's. */
+export function own<T>(rec: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
+/** decodeURIComponent that answers a validation error (not a URIError, a 500) for broken percent-encoding. */
+export function decodeName(s: string, field: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw validation(`${field} has bad percent-encoding: '${s.slice(0, 80)}'`);
+  }
 }
 
 export function optObject(body: Body, field: string): Body | undefined {
@@ -74,7 +89,7 @@ export function refName(v: unknown, field: string, collection: string): string {
   if (!isObject(v) || typeof v.path !== 'string') throw validation(`${field} must be an object with a string path, got ${describe(v)}`);
   const prefix = `/${collection}/`;
   if (!v.path.startsWith(prefix) || v.path.length === prefix.length) throw validation(`${field}.path must look like ${prefix}<name>, got '${v.path.slice(0, 80)}'`);
-  return decodeURIComponent(v.path.slice(prefix.length));
+  return decodeName(v.path.slice(prefix.length), `${field}.path`);
 }
 
 function describe(v: unknown): string {
