@@ -16,8 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { GenericContainer, getContainerRuntimeClient, ImageName, type ContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
 import { CommandError, errorMessage, HarnessError } from '../../lib/errors.js';
 import { sleep, waitFor } from '../../lib/wait.js';
-import type { StartedTargetHost, TargetHost, TargetHostOptions, TargetSpec, TargetState } from './target-host.js';
+import type { StartedTargetHost, TargetHost, TargetHostOptions } from './target-host.js';
 import { TgtAdmin, type TgtadmResult } from './tgt-admin.js';
+import { TgtHostBase } from './tgt-host-base.js';
 import { parseShowPortal } from './tgtadm-parse.js';
 
 export const OWNER_LABEL = 'dkc.owner';
@@ -91,12 +92,11 @@ export class ContainerTargetHost implements TargetHost {
   }
 }
 
-export class StartedContainerTargetHost implements StartedTargetHost {
+export class StartedContainerTargetHost extends TgtHostBase implements StartedTargetHost {
   readonly kind = 'container';
   readonly portals: readonly string[];
   private tgtd: { exited: Promise<void>; done: boolean } | undefined;
-  private readonly down = new Set<string>();
-  private readonly admin = new TgtAdmin((args, o) => this.exec(['tgtadm', ...args], o));
+  protected readonly admin = new TgtAdmin((args, o) => this.exec(['tgtadm', ...args], o));
   private stopped = false;
 
   constructor(
@@ -108,42 +108,18 @@ export class StartedContainerTargetHost implements StartedTargetHost {
     private readonly networks: Network[],
     portals: string[],
   ) {
+    super();
     this.portals = portals;
+  }
+
+  protected get tgtdRunning(): boolean {
+    return Boolean(this.tgtd);
   }
 
   get containerName(): string {
     return `dkc-tgt-${this.instanceId}`;
   }
 
-  createTarget(spec: TargetSpec): Promise<void> {
-    return this.admin.createTarget(spec);
-  }
-
-  deleteTarget(iqn: string): Promise<void> {
-    return this.admin.deleteTarget(iqn);
-  }
-
-  setAcl(iqn: string, initiators: string[]): Promise<void> {
-    return this.admin.setAcl(iqn, initiators);
-  }
-
-  listTargets(): Promise<TargetState[]> {
-    return this.admin.showTargets();
-  }
-
-  async portalDown(portal: string): Promise<void> {
-    this.checkPortal(portal);
-    if (this.down.has(portal)) return;
-    if (this.tgtd) await this.admin.removePortal(portal);
-    this.down.add(portal);
-  }
-
-  async portalUp(portal: string): Promise<void> {
-    this.checkPortal(portal);
-    if (!this.down.has(portal)) return;
-    if (this.tgtd) await this.admin.addPortal(portal);
-    this.down.delete(portal);
-  }
 
   /** SIGKILL tgtd inside the container, as a crash would; the container and its addresses stay. */
   async hostDown(): Promise<void> {
@@ -179,9 +155,6 @@ export class StartedContainerTargetHost implements StartedTargetHost {
     }
   }
 
-  private checkPortal(portal: string): void {
-    if (!this.portals.includes(portal)) throw new HarnessError('BAD_INPUT', `${portal} is not a portal of this host (${this.portals.join(', ')})`);
-  }
 
   private async spawn(): Promise<void> {
     const up = this.portals.filter((p) => !this.down.has(p));

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { formatArgv, HarnessError } from '../../lib/errors.js';
 import { run, type RunResult } from '../../lib/exec.js';
 import { sleep, waitFor } from '../../lib/wait.js';
-import type { StartedTargetHost, TargetHost, TargetHostOptions, TargetSpec, TargetState } from './target-host.js';
+import type { StartedTargetHost, TargetHost, TargetHostOptions } from './target-host.js';
 import { TgtAdmin } from './tgt-admin.js';
+import { TgtHostBase } from './tgt-host-base.js';
 import { parseShowPortal } from './tgtadm-parse.js';
 
 const ISCSI_PORT = 3260;
@@ -48,20 +49,24 @@ interface Daemon {
   result?: RunResult | Error;
 }
 
-export class StartedProcessTargetHost implements StartedTargetHost {
+export class StartedProcessTargetHost extends TgtHostBase implements StartedTargetHost {
   readonly kind = 'process';
   readonly portals: readonly string[];
   private daemon: Daemon | undefined;
   private ctlPort = randomCtlPort();
-  private readonly down = new Set<string>();
-  private readonly admin = new TgtAdmin((args, o) => run(['tgtadm', '-C', String(this.ctlPort), ...args], { ...o, timeoutMs: 30_000 }));
+  protected readonly admin = new TgtAdmin((args, o) => run(['tgtadm', '-C', String(this.ctlPort), ...args], { ...o, timeoutMs: 30_000 }));
   private stopped = false;
 
   constructor(
     private readonly runDir: string,
     portals: string[],
   ) {
+    super();
     this.portals = portals;
+  }
+
+  protected get tgtdRunning(): boolean {
+    return Boolean(this.daemon);
   }
 
   /** tgtd's control port (-C); the socket is /var/run/tgtd/socket.<port>. */
@@ -74,35 +79,6 @@ export class StartedProcessTargetHost implements StartedTargetHost {
     return this.daemon?.pid;
   }
 
-  createTarget(spec: TargetSpec): Promise<void> {
-    return this.admin.createTarget(spec);
-  }
-
-  deleteTarget(iqn: string): Promise<void> {
-    return this.admin.deleteTarget(iqn);
-  }
-
-  setAcl(iqn: string, initiators: string[]): Promise<void> {
-    return this.admin.setAcl(iqn, initiators);
-  }
-
-  listTargets(): Promise<TargetState[]> {
-    return this.admin.showTargets();
-  }
-
-  async portalDown(portal: string): Promise<void> {
-    this.checkPortal(portal);
-    if (this.down.has(portal)) return;
-    if (this.daemon) await this.admin.removePortal(portal);
-    this.down.add(portal);
-  }
-
-  async portalUp(portal: string): Promise<void> {
-    this.checkPortal(portal);
-    if (!this.down.has(portal)) return;
-    if (this.daemon) await this.admin.addPortal(portal);
-    this.down.delete(portal);
-  }
 
   /** SIGKILL, as a crash would: the kernel drops every session with the process. */
   async hostDown(): Promise<void> {
@@ -142,9 +118,6 @@ export class StartedProcessTargetHost implements StartedTargetHost {
     }
   }
 
-  private checkPortal(portal: string): void {
-    if (!this.portals.includes(portal)) throw new HarnessError('BAD_INPUT', `${portal} is not a portal of this host (${this.portals.join(', ')})`);
-  }
 
   private async spawn(): Promise<void> {
     const up = this.portals.filter((p) => !this.down.has(p));
