@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sleep, waitFor } from './wait.js';
+import { atMost, sleep, waitFor } from './wait.js';
 
 t.test('waitFor returns the first defined value', async (t) => {
   let n = 0;
@@ -15,4 +15,9 @@ t.test('on timeout it names the wait and the last thing seen', async (t) => {
     }, { timeoutMs: 60, intervalMs: 10 }),
     { code: 'TIMEOUT', message: /waiting for the pod to be Ready; last seen: phase Pending/ },
   );
+});
+
+t.test('atMost answers the value, or undefined after the limit', async (t) => {
+  t.equal(await atMost(Promise.resolve(7), 1000), 7);
+  t.equal(await atMost(new Promise(() => undefined), 20), undefined);
 });

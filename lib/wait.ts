@@ -23,3 +23,13 @@ export async function waitFor<T>(
     interval = Math.min(interval * 2, opts.intervalMs ?? 500);
   }
 }
+
+/** Wait for `p` at most `ms`; the timer is cleared either way, so a settled wait never holds the process open. */
+export async function atMost<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

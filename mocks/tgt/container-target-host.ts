@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GenericContainer, getContainerRuntimeClient, ImageName, type ContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
 import { CommandError, errorMessage, HarnessError } from '../../lib/errors.js';
-import { sleep, waitFor } from '../../lib/wait.js';
+import { atMost, waitFor } from '../../lib/wait.js';
 import type { StartedTargetHost, TargetHost, TargetHostOptions } from './target-host.js';
 import { TgtAdmin, type TgtadmResult } from './tgt-admin.js';
 import { TgtHostBase } from './tgt-host-base.js';
@@ -146,7 +146,7 @@ export class StartedContainerTargetHost extends TgtHostBase implements StartedTa
       if (this.tgtd) {
         await this.admin.deleteAll();
         await this.exec(['tgtadm', '--op', 'delete', '--mode', 'system'], { nothrow: true });
-        await Promise.race([this.tgtd.exited, sleep(5_000)]);
+        await atMost(this.tgtd.exited, 5_000);
       }
     } finally {
       this.admin.online = false;

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { formatArgv, HarnessError } from '../../lib/errors.js';
 import { run, type RunResult } from '../../lib/exec.js';
-import { sleep, waitFor } from '../../lib/wait.js';
+import { atMost, waitFor } from '../../lib/wait.js';
 import type { StartedTargetHost, TargetHost, TargetHostOptions } from './target-host.js';
 import { TgtAdmin } from './tgt-admin.js';
 import { TgtHostBase } from './tgt-host-base.js';
@@ -109,7 +109,7 @@ export class StartedProcessTargetHost extends TgtHostBase implements StartedTarg
     try {
       await this.admin.deleteAll();
       await run(['tgtadm', '-C', String(d.ctlPort), '--op', 'delete', '--mode', 'system'], { nothrow: true, timeoutMs: 10_000 });
-      await Promise.race([d.exited, sleep(5_000)]);
+      await atMost(d.exited, 5_000);
     } finally {
       this.admin.online = false;
       if (!d.result) process.kill(d.pid, 'SIGKILL');
