@@ -82,8 +82,8 @@ export class Backend {
       return new HarnessError('BAD_CONFIG', `cannot reach the Datera API at server ${c.server} (${err.message}); check the server value in the ${c.source} and that this node can reach the management network`, {
         cause: err,
       });
-    if (err instanceof DateraApiError && err.status === 404 && /tenant/i.test(String(err.body.message ?? '')) && !/app_instances|initiators/.test(err.path))
-      return new HarnessError('BAD_CONFIG', `${what}: tenant ${this.tenant} does not exist on ${c.server}; create it or fix the tenant option`, { cause: err });
+    if (err instanceof DateraApiError && err.status === 404 && /tenant \S+ does not exist/i.test(String(err.body.message ?? '')))
+      return new HarnessError('BAD_CONFIG', `${what}: tenant ${this.tenant} does not exist on ${c.server}; create it (POST /tenants) or fix the tenant option`, { cause: err });
     if (err instanceof DateraApiError) return new HarnessError('COMMAND_FAILED', `${what} failed at ${c.server}: ${err.message}`, { cause: err });
     return err instanceof Error ? err : new Error(String(err));
   }

@@ -198,7 +198,19 @@ t.test('Failure messages name the cause and the fix', async (t) => {
   const failing = { ...node.env, FAKE_ISCSIADM_FAIL: 'discovery' };
   t.match(await callout(['attach', J({ volumeID: 'vdisc', size: '1', ...creds() }), 'n1'], failing), { status: 'Failure', message: /iscsiadm -m discovery -t sendtargets -p 127.77.0.1:3260 exited 8: simulated failure/ });
   t.match(await callout(['attach', J({ volumeID: 'vdisc', size: '1', ...creds() }), 'n1'], { ...node.env, FAKE_NO_DEVICE: '1' }), { status: 'Failure', message: /no device appeared under/ });
+  t.match(await callout(['attach', J({ volumeID: 'vten', size: '1', tenant: 'nosuch', ...creds() }), 'n1'], node.env), { status: 'Failure', message: /tenant nosuch does not exist on .* fix the tenant option/ });
   t.equal(await driverSessions(), 0, 'every call-out logged out of the API');
+});
+
+t.test('detach refuses while the volume is still mounted', async (t) => {
+  const n = fakeNode(t, 'n3', 'iqn.1993-08.org.debian:01:unit-n3');
+  mkdirSync(join(n.env.DATERA_FLEX_STATE_DIR!, 'volumes'), { recursive: true });
+  const st = { key: 'pv-busy', aiName: 'k8s-pv-busy', tenant: '/root', node: 'n3', portals: [], retainPolicy: 'never', fsType: 'xfs', readOnly: false, podDirs: ['/pods/x'], attached: true };
+  writeFileSync(join(n.env.DATERA_FLEX_STATE_DIR!, 'volumes/pv-busy.json'), JSON.stringify(st));
+  t.match(await callout(['detach', 'pv-busy', 'n3'], n.env), { status: 'Failure', message: /k8s-pv-busy is still mounted at \/pods\/x; unmount/ });
+  t.ok(existsSync(join(n.env.DATERA_FLEX_STATE_DIR!, 'volumes/pv-busy.json')), 'record kept');
+  writeFileSync(join(n.env.DATERA_FLEX_STATE_DIR!, 'volumes/pv-busy.json'), JSON.stringify({ ...st, podDirs: [], attached: false }));
+  t.match(await callout(['detach', 'pv-busy', 'n3'], n.env), { status: 'Failure', message: /retainPolicy is never but no credentials are recorded/ });
 });
 
 t.test('attach, isattached, unmountdevice, detach against the mock (fake iscsiadm)', async (t) => {

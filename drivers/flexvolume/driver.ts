@@ -381,7 +381,7 @@ async function dispatch(ctx: Ctx, call: Call): Promise<DriverStatus> {
 
     case 'waitforattach': {
       if (call.device === '') return ok('attach was deferred to mount', { device: '' });
-      const d = await waitForDevice(async () => ((await mountAt(call.device).catch(() => undefined)) !== undefined || (await exists(call.device)) ? call.device : undefined), ctx.deviceTimeoutMs);
+      const d = await waitForDevice(async () => ((await exists(call.device)) ? call.device : undefined), ctx.deviceTimeoutMs);
       if (!d) throw new HarnessError('TIMEOUT', `device ${call.device} did not appear within ${ctx.deviceTimeoutMs} ms; check the iSCSI session (iscsiadm -m session) and udev`);
       return ok(undefined, { device: d });
     }
@@ -471,8 +471,11 @@ async function mountPod(ctx: Ctx, call: Extract<Call, { cmd: 'mount' }>): Promis
 async function detach(ctx: Ctx, call: Extract<Call, { cmd: 'detach' }>): Promise<DriverStatus> {
   const s = call.device ? await ctx.store.find((x) => x.device === call.device || (x.device !== undefined && resolve(x.device) === resolve(call.device!))) : await ctx.store.load(call.pv!);
   if (!s) return ok(`no record of ${call.pv ?? call.device} on this node; nothing to detach`);
+  // kubelet detaches only after the last unmount; anything else would pull the disk from under a mounted filesystem.
+  const inUse = [...s.podDirs, ...(s.globalDir ? [s.globalDir] : [])];
+  if (inUse.length) return { status: 'Failure', message: `detach: ${s.aiName} is still mounted at ${inUse.join(', ')}; unmount (and unmountdevice) it first` };
   // 1.5's detach comes after the last unmount; tear down what is still attached.
-  if (s.attached && s.podDirs.length === 0 && !s.globalDir) await detachNode(ctx, s);
+  if (s.attached) await detachNode(ctx, s);
   const creds = stateCreds(s) ?? (await nodeCredentials(ctx.env));
   let message: string | undefined;
   if (s.retainPolicy === 'never') {
