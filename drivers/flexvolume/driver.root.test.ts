@@ -49,8 +49,11 @@ function node(name: string, iqn: string, extra: Env = {}) {
 type Node = ReturnType<typeof node>;
 
 /** Run a call-out twice (kubelet retries; every call-out must be idempotent) and answer the first result. */
+let firstCallsMs = 0;
 async function twice(tt: Tap, n: Node, argv: string[]): Promise<DriverStatus> {
+  const t0 = performance.now();
   const a = await callout(argv, n.env);
+  firstCallsMs += performance.now() - t0;
   tt.equal(a.status, 'Success', `${n.name}: ${argv[0]} ${argv[0] === 'attach' ? '' : (argv[1] ?? '').replace(top, '')} -> ${a.status}${a.message ? ` (${a.message})` : ''}`);
   const b = await callout(argv, n.env);
   tt.equal(b.status, 'Success', `${n.name}: ${argv[0]} again -> ${b.status}${b.message ? ` (${b.message})` : ''}`);
@@ -99,6 +102,7 @@ t.test('datera/iscsi FlexVolume driver on real iSCSI and mounts (root)', async (
   async function setUp(tt: Tap, n: Node, pv: string, opts: Record<string, string>, pod: string) {
     const json = J({ 'kubernetes.io/pvOrVolumeName': pv, 'kubernetes.io/readwrite': 'rw', 'kubernetes.io/fsType': '', ...opts });
     const t0 = performance.now();
+    firstCallsMs = 0;
     const att = await twice(tt, n, ['attach', json, n.name]);
     tt.match(att.device, /^\/dev\/loop\d+$/, `attach answers the device (${att.device})`);
     const w = await twice(tt, n, ['waitforattach', att.device!, json]);
@@ -109,7 +113,7 @@ t.test('datera/iscsi FlexVolume driver on real iSCSI and mounts (root)', async (
     const p = n.podDir(pod, pv);
     mkdirSync(p, { recursive: true, mode: 0o750 });
     await twice(tt, n, ['mount', p, J({ ...JSON.parse(json), ...secret, 'kubernetes.io/pod.name': pod, 'kubernetes.io/pod.namespace': 'default', 'kubernetes.io/pod.uid': pod })]);
-    timings.push(`${n.name} ${pv}: attach to mounted ${Math.round(performance.now() - t0)} ms (each call-out run twice)`);
+    timings.push(`${n.name} ${pv}: attach to mounted ${Math.round(firstCallsMs)} ms (first calls; ${Math.round(performance.now() - t0)} ms with every call-out run twice)`);
     return { json, device: att.device!, global: g, pod: p };
   }
 
@@ -163,6 +167,7 @@ t.test('datera/iscsi FlexVolume driver on real iSCSI and mounts (root)', async (
     const pv = 'pv-ext4';
     const json = J({ 'kubernetes.io/pvOrVolumeName': pv, 'kubernetes.io/fsType': 'ext4', 'kubernetes.io/readwrite': 'rw', size: '1', replica: '1', retainPolicy: 'never' });
     const t0 = performance.now();
+    firstCallsMs = 0;
     t.match(await twice(t, c, ['attach', json, c.name]), { device: '', message: /deferred/ }, 'no credentials on the node: deferred');
     await twice(t, c, ['waitforattach', '', json]);
     const g = c.globalDir(pv);
@@ -172,7 +177,7 @@ t.test('datera/iscsi FlexVolume driver on real iSCSI and mounts (root)', async (
     const p = c.podDir('pod-c1', pv);
     mkdirSync(p, { recursive: true });
     await twice(t, c, ['mount', p, J({ ...JSON.parse(json), ...secret })]);
-    timings.push(`node-c ${pv} (deferred): attach to mounted ${Math.round(performance.now() - t0)} ms (each call-out run twice)`);
+    timings.push(`node-c ${pv} (deferred): attach to mounted ${Math.round(firstCallsMs)} ms (first calls; ${Math.round(performance.now() - t0)} ms with every call-out run twice)`);
     t.match(await mountOf(p), { fstype: 'ext4', options: /(^|,)rw(,|$)/ }, 'ext4 honoured');
     writeFileSync(join(p, 'x'), 'y');
     t.same(await aclOf('k8s-pv-ext4'), [`/initiators/${c.iqn}`], 'AI named after the PV');
