@@ -258,6 +258,13 @@ t.test('attach, isattached, unmountdevice, detach against the mock (fake iscsiad
   t.match(await callout(['detach', 'vkeep', 'node-a'], a.env), { status: 'Success' });
   t.ok(await aiOf('vkeep'), 'retain: kept');
   t.same(await aclOf('vkeep'), [], 'but this node left its ACL');
+  // From a template, and cloned from another volume.
+  t.match(await callout(['attach', J({ volumeID: 'vtpl-ok', template: 'small', size: '99', ...creds() }), 'node-a'], a.env), { status: 'Success' });
+  t.match(await aiOf('vtpl-ok'), { app_template: { path: '/app_templates/small' } }, 'template used (size ignored)');
+  const src = (await aiOf('vkeep')).storage_instances[0].volumes[0].path;
+  t.match(await callout(['attach', J({ volumeID: 'vclone-ok', volumeSource: src, ...creds() }), 'node-a'], a.env), { status: 'Success' });
+  t.match((await aiOf('vclone-ok')).storage_instances[0].volumes[0], { size: 1 }, 'clone has the source size');
+  for (const v of ['vtpl-ok', 'vclone-ok']) t.match(await callout(['detach', v, 'node-a'], a.env), { status: 'Success' });
   const log = readFileSync(a.env.DATERA_FLEX_LOG!, 'utf8');
   t.notMatch(log, /"pw"|serverPasswd":"pw/, 'no password in the log');
   t.ok(log.trim().split('\n').every((l) => JSON.parse(l).msg), 'log is JSON lines');
