@@ -70,7 +70,7 @@ t.test('options: defaults, kubelet keys, validation', async (t) => {
 });
 
 t.test('credentials: secret (base64, raw in 1.5), inline, node file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'flex-cred-'));
+  const dir = mkdtempSync(join(tmpdir(), 'dkc-flex-unit-cred-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'creds.json');
   writeFileSync(file, J({ server: 'file:7717', user: 'fu', password: 'fp' }));
@@ -93,7 +93,7 @@ t.test('credentials: secret (base64, raw in 1.5), inline, node file', async (t) 
 
 /** A node for the in-process flow: temp state/kubelet/iscsi roots and a fake iscsiadm on PATH. */
 function fakeNode(t: Test, name: string, iqn: string) {
-  const root = mkdtempSync(join(tmpdir(), `flex-${name}-`));
+  const root = mkdtempSync(join(tmpdir(), `dkc-flex-unit-${name}-`));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const bin = join(root, 'bin');
   mkdirSync(join(root, 'iscsi/etc/iscsi'), { recursive: true });
