@@ -157,6 +157,7 @@ t.test('answers without a backend: init, Not supported, bad input', async (t) =>
   t.match(await callout(['getvolumename', '{}'], {}), { status: 'Not supported' });
   t.match(await callout(['expandfs', '{}', '/dev/x', '/g', '2', '1'], {}), { status: 'Not supported' });
   t.match(await callout([], {}), { status: 'Not supported', message: 'no call-out given' });
+  t.match(await callout(['init'], { DATERA_FLEX_LOG: '/nonexistent/dir/flex.log' }), { status: 'Success' }, 'an unwritable log does not fail the call');
   t.match(await callout(['attach', 'not json', 'n'], {}), { status: 'Failure', message: /^attach: the options argument is not valid JSON/ });
   t.match(await callout(['attach', '{}', 'n'], {}), { status: 'Failure', message: /neither volumeID nor kubernetes.io\/pvOrVolumeName is set; set volumeID/ });
   t.match(await callout(['mount'], {}), { status: 'Failure', message: /^mount: expected <pod mount dir>/ });

@@ -498,7 +498,18 @@ async function detach(ctx: Ctx, call: Extract<Call, { cmd: 'detach' }>): Promise
 /** Run one call-out. Never throws: every error becomes a Failure whose message names the cause and the fix. */
 export async function callout(argv: string[], env: Env = process.env): Promise<DriverStatus> {
   const secrets: string[] = [];
-  const log = createLogger({ file: env.DATERA_FLEX_LOG || undefined, bindings: { driver: 'datera/iscsi', pid: process.pid }, secrets: () => secrets });
+  const inner = createLogger({ file: env.DATERA_FLEX_LOG || undefined, bindings: { driver: 'datera/iscsi', pid: process.pid }, secrets: () => secrets });
+  // A log file that cannot be written must not fail the call-out (nor print anything).
+  const quiet =
+    (f: (m: string, x?: Record<string, unknown>) => void) =>
+    (m: string, x?: Record<string, unknown>) => {
+      try {
+        f(m, x);
+      } catch {
+        /* logging is best effort */
+      }
+    };
+  const log: Logger = { info: quiet(inner.info), warn: quiet(inner.warn), error: quiet(inner.error), child: inner.child };
   const ctx: Ctx = {
     env,
     log,
