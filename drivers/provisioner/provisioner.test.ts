@@ -328,3 +328,32 @@ t.test('start: watches and resync trigger passes; stop ends them', async (t) => 
   await p.stop();
   t.equal(kube.watchers.length, 0, 'watches stopped');
 });
+
+t.test('an unreadable class or a failing list does not stop the rest; passwords echoed by errors are scrubbed', async (t) => {
+  const { kube, p, mock, logs } = await setup(t);
+  const c = kube.addPvc('c', 'datera');
+  await p.reconcileOnce();
+  kube.deletePvc(c.metadata!.uid!);
+  kube.addPvc('other', 'datera');
+  const getStorageClass = kube.getStorageClass.bind(kube);
+  kube.getStorageClass = async () => {
+    throw new Error('storageclasses is forbidden');
+  };
+  const r = await p.reconcileOnce();
+  t.same(r, { provisioned: [], deleted: [`pvc-${c.metadata!.uid}`], failed: [] }, 'the released PV is still deleted');
+  t.match(logs.join('\n'), /cannot read StorageClass.*storageclasses is forbidden/);
+  kube.getStorageClass = getStorageClass;
+
+  mock.injectFault({ method: 'POST', path: '^/app_instances', status: 500, name: 'InternalError', message: `cannot parse ${PASSWORD}` });
+  t.same((await p.reconcileOnce()).failed, ['app/other']);
+  const ev = kube.events.at(-1)!;
+  t.match(ev, { reason: 'ProvisioningFailed', message: /InternalError \(HTTP 500\).*cannot parse \[redacted\]/ });
+  t.notMatch(ev.message + logs.join('\n'), PASSWORD);
+  mock.clearFaults();
+
+  kube.listPvcs = async () => {
+    throw new Error('apiserver down');
+  };
+  t.same(await p.trigger(), { provisioned: [], deleted: [], failed: ['(pass)'] });
+  t.match(logs.at(-1), /reconcile pass failed.*apiserver down/);
+});

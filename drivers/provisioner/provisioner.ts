@@ -189,6 +189,8 @@ export class Provisioner {
   private readonly o: Required<Omit<ProvisionerOptions, 'kube' | 'datera' | 'log'>>;
   private readonly backoff = new Map<string, { failures: number; notBefore: number }>();
   private readonly sentEvents = new Map<string, number>();
+  /** Passwords read from secrets: scrubbed from every event and log line, whatever an error message echoes. */
+  private readonly secrets = new Set<string>();
   private running: Promise<PassReport> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -291,7 +293,7 @@ export class Provisioner {
         this.failed(uid, now);
         report.failed.push(name);
         const reason = err instanceof ProvisionFailure ? err.reason : 'ProvisioningFailed';
-        this.log.warn('provisioning failed', { claim: name, error: describeFailure(err) });
+        this.log.warn('provisioning failed', { claim: name, error: this.scrub(describeFailure(err)) });
         await this.event(pvc, 'PersistentVolumeClaim', 'Warning', reason, describeFailure(err), now);
       }
     }
@@ -307,13 +309,19 @@ export class Provisioner {
       } catch (err) {
         this.failed(name, now);
         report.failed.push(name);
-        this.log.warn('deleting a released volume failed', { pv: name, error: describeFailure(err) });
+        this.log.warn('deleting a released volume failed', { pv: name, error: this.scrub(describeFailure(err)) });
         await this.event(pv, 'PersistentVolume', 'Warning', 'VolumeFailedDelete', describeFailure(err), now);
       }
     }
     for (const k of this.backoff.keys()) if (!seen.has(k)) this.backoff.delete(k);
     for (const [k, t] of this.sentEvents) if (now - t > this.o.eventRepeatMs) this.sentEvents.delete(k);
     return report;
+  }
+
+  private scrub(text: string): string {
+    let out = text;
+    for (const s of this.secrets) if (s.length >= 3) out = out.split(s).join('[redacted]');
+    return out;
   }
 
   private waiting(key: string, now: number): boolean {
@@ -330,7 +338,15 @@ export class Provisioner {
   private async ourClass(pvc: V1PersistentVolumeClaim, cache: Map<string, V1StorageClass | undefined>): Promise<V1StorageClass | undefined> {
     const name = classOf(pvc);
     if (!name) return undefined;
-    if (!cache.has(name)) cache.set(name, await this.kube.getStorageClass(name));
+    if (!cache.has(name)) {
+      try {
+        cache.set(name, await this.kube.getStorageClass(name));
+      } catch (err) {
+        // One unreadable class must not stop the pass (released PVs still get deleted); the next pass retries.
+        this.log.warn('cannot read StorageClass', { storageClass: name, error: errorMessage(err) });
+        cache.set(name, undefined);
+      }
+    }
     const sc = cache.get(name);
     return sc?.provisioner === PROVISIONER_NAME ? sc : undefined;
   }
@@ -400,7 +416,9 @@ export class Provisioner {
     const secret = await this.kube.getSecret(namespace, name);
     if (!secret) throw new ProvisionFailure('ProvisioningFailed', `secret ${where} not found; create a secret of type ${FLEX_DRIVER} with username, password and server`);
     if (secret.type !== FLEX_DRIVER) throw new ProvisionFailure('ProvisioningFailed', `secret ${where} has type ${secret.type ?? 'Opaque'}; it must be of type ${FLEX_DRIVER}`);
-    return { user: decode(secret, 'username', where), password: decode(secret, 'password', where), server: decode(secret, 'server', where), source: `secret ${where}` };
+    const password = decode(secret, 'password', where);
+    this.secrets.add(password);
+    return { user: decode(secret, 'username', where), password, server: decode(secret, 'server', where), source: `secret ${where}` };
   }
 
   private async provision(pvc: V1PersistentVolumeClaim, sc: V1StorageClass): Promise<void> {
@@ -482,6 +500,7 @@ export class Provisioner {
     message: string,
     now = Date.now(),
   ): Promise<void> {
+    message = this.scrub(message);
     const m = obj.metadata!;
     const key = `${m.uid ?? m.name}|${reason}|${message}`;
     const last = this.sentEvents.get(key);
