@@ -357,3 +357,61 @@ t.test('an unreadable class or a failing list does not stop the rest; passwords 
   t.same(await p.trigger(), { provisioned: [], deleted: [], failed: ['(pass)'] });
   t.match(logs.at(-1), /reconcile pass failed.*apiserver down/);
 });
+
+t.test('a PV create that fails after the app_instance was made is retried without a second app_instance', async (t) => {
+  const { kube, p, ais, mock } = await setup(t);
+  const pvc = kube.addPvc('crash', 'datera');
+  const createPv = kube.createPv.bind(kube);
+  kube.createPv = async () => {
+    throw new Error('connection refused');
+  };
+  t.same((await p.reconcileOnce()).failed, ['app/crash']);
+  t.match(kube.events.at(-1), { reason: 'ProvisioningFailed', message: /connection refused/ });
+  t.equal(Object.keys(await ais()).length, 1, 'the app_instance was made');
+  kube.createPv = createPv;
+  mock.clearRequests();
+  t.same((await p.reconcileOnce()).provisioned, ['app/crash']);
+  t.equal(Object.keys(await ais()).length, 1, 'and found again');
+  t.notOk(mock.requests().some((r) => r.method === 'POST' && r.path.startsWith('/app_instances')), 'no second create');
+  t.ok(kube.pvs.has(`pvc-${pvc.metadata!.uid}`));
+});
+
+t.test('released PVs that cannot be deleted say why', async (t) => {
+  const { kube, p } = await setup(t);
+  const base = (name: string, spec: V1PersistentVolume['spec']): V1PersistentVolume => ({
+    metadata: { name, annotations: { [ANN_PROVISIONED_BY]: PROVISIONER_NAME } },
+    spec: { persistentVolumeReclaimPolicy: 'Delete', ...spec },
+    status: { phase: 'Released' },
+  });
+  kube.pvs.set('nosecret', base('nosecret', { flexVolume: { driver: 'datera/iscsi', secretRef: { name: 'gone', namespace: 'datera' }, options: { volumeID: 'k8s-x' } } }));
+  kube.pvs.set('noref', base('noref', { flexVolume: { driver: 'datera/iscsi' } }));
+  kube.pvs.set('nfs', base('nfs', { nfs: { server: 'x', path: '/' } }));
+  const r = await p.reconcileOnce();
+  t.same(r.failed.sort(), ['nfs', 'noref', 'nosecret']);
+  const msg = (name: string) => kube.events.find((e) => e.involvedObject.name === name)?.message;
+  t.match(msg('nosecret'), /secret datera\/gone not found/);
+  t.match(msg('noref'), /no flexVolume.secretRef/);
+  t.match(msg('nfs'), /no datera\/iscsi flexVolume source/);
+  t.ok(kube.events.every((e) => e.reason === 'VolumeFailedDelete' && e.involvedObject.kind === 'PersistentVolume'));
+  t.equal(kube.pvs.size, 3, 'all kept');
+});
+
+t.test('a watch that cannot start is retried; triggers during a pass run one more pass', async (t) => {
+  const { kube, p } = await setup(t, { resyncMs: 60_000, rewatchMs: 10 });
+  const watch = kube.watch.bind(kube);
+  let refused = 0;
+  kube.watch = async (kind, onChange, onEnd) => {
+    if (kind === 'pv' && refused++ === 0) throw new Error('watch refused');
+    return watch(kind, onChange, onEnd);
+  };
+  await p.start();
+  for (let i = 0; i < 100 && kube.watchers.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(kube.watchers.length, 2, 'both watches run after a retry');
+  const first = p.trigger();
+  kube.addPvc('late', 'datera');
+  const second = p.trigger();
+  t.equal(second, first, 'a trigger during a pass joins it');
+  await first;
+  t.ok(kube.pvs.size === 1, 'the claim added during the pass was provisioned by the extra pass');
+  await p.stop();
+});

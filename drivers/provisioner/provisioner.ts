@@ -194,7 +194,7 @@ export class Provisioner {
   private running: Promise<PassReport> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
-  private stops: (() => void)[] = [];
+  private readonly stops = new Map<'pvc' | 'pv', () => void>();
   private stopped = true;
 
   constructor(opts: ProvisionerOptions) {
@@ -229,7 +229,7 @@ export class Provisioner {
       setTimeout(() => void this.startWatch(kind).then(() => this.trigger()), this.o.rewatchMs).unref();
     };
     try {
-      this.stops.push(await this.kube.watch(kind, () => void this.trigger(), restart));
+      this.stops.set(kind, await this.kube.watch(kind, () => void this.trigger(), restart));
     } catch (err) {
       restart(err);
     }
@@ -238,7 +238,8 @@ export class Provisioner {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    for (const s of this.stops.splice(0)) s();
+    for (const s of this.stops.values()) s();
+    this.stops.clear();
     await this.running?.catch(() => undefined);
   }
 
