@@ -245,6 +245,9 @@ t.test('claims that are not ours are left alone', async (t) => {
 
   // Where nobody sets the annotation, a class match is enough when configured so.
   const loose = new Provisioner({ kube, backoffMs: 0, requireProvisionerAnnotation: false });
+  kube.classes.get('datera')!.volumeBindingMode = 'WaitForFirstConsumer';
+  t.same((await loose.reconcileOnce()).provisioned, [], 'WaitForFirstConsumer: not before a node is selected');
+  kube.pvcs.get('0000-not-annotated')!.metadata!.annotations = { 'volume.kubernetes.io/selected-node': 'node-1' };
   t.same((await loose.reconcileOnce()).provisioned, ['app/not-annotated']);
 });
 

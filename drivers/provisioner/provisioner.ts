@@ -21,6 +21,7 @@ export const ANN_STORAGE_PROVISIONER = 'volume.kubernetes.io/storage-provisioner
 export const ANN_STORAGE_PROVISIONER_BETA = 'volume.beta.kubernetes.io/storage-provisioner';
 export const ANN_PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';
 const ANN_STORAGE_CLASS_BETA = 'volume.beta.kubernetes.io/storage-class';
+const ANN_SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 export const FLEX_DRIVER = 'datera/iscsi';
 
 /** StorageClass parameters from the Datera guide. `size` is accepted for old classes but the claim's request wins. */
@@ -280,7 +281,7 @@ export class Provisioner {
       if (!uid) continue;
       seen.add(uid);
       const sc = await this.ourClass(pvc, classes);
-      if (!sc || !this.wantsVolume(pvc) || pvNames.has(pvNameFor(pvc))) {
+      if (!sc || !this.wantsVolume(pvc, sc) || pvNames.has(pvNameFor(pvc))) {
         this.backoff.delete(uid);
         continue;
       }
@@ -353,12 +354,14 @@ export class Provisioner {
   }
 
   /** Pending, unbound, not being deleted, and (unless configured otherwise) handed to us by the PV controller. */
-  private wantsVolume(pvc: V1PersistentVolumeClaim): boolean {
+  private wantsVolume(pvc: V1PersistentVolumeClaim, sc: V1StorageClass): boolean {
     if ((pvc.status?.phase ?? 'Pending') !== 'Pending' || pvc.spec?.volumeName || pvc.metadata?.deletionTimestamp) return false;
     const a = pvc.metadata?.annotations ?? {};
     const named = a[ANN_STORAGE_PROVISIONER] ?? a[ANN_STORAGE_PROVISIONER_BETA];
     if (named !== undefined) return named === PROVISIONER_NAME;
-    return !this.o.requireProvisionerAnnotation;
+    if (this.o.requireProvisionerAnnotation) return false;
+    // The controller would wait for the scheduler's node choice before handing the claim over; so do we.
+    return sc.volumeBindingMode !== 'WaitForFirstConsumer' || a[ANN_SELECTED_NODE] !== undefined;
   }
 
   private deletable(pv: V1PersistentVolume): boolean {
