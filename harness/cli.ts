@@ -95,6 +95,21 @@ export function buildProgram(): Command {
       process.exitCode = (await runSmoke()) ? 0 : 1;
     });
 
+  program
+    .command('flex-sanity')
+    .description('Run a FlexVolume driver the way each emulated kubelet version calls it (lifecycle, idempotency, bad args, leaks); TAP on stdout')
+    .requiredOption('--driver <path>', 'the driver executable, e.g. drivers/flexvolume/datera~iscsi/iscsi')
+    .option('--k8s <versions>', 'comma-separated profiles, e.g. v1.32,v1.35 (default: all)')
+    .option('--backend <url>', 'an existing Datera API (host:port or http(s)://host:port) instead of the mock')
+    .option('--user <name>', 'account for --backend (or DATERA_USER)')
+    .option('--password <secret>', 'password for --backend (prefer DATERA_PASSWORD: keeps it out of ps)')
+    .option('--junit <file>', 'also write JUnit XML here')
+    .option('--nodes-dir <dir>', 'where the emulated nodes\' roots go (default: a temp dir removed at the end)')
+    .action(async (o: { driver: string; k8s?: string; backend?: string; user?: string; password?: string; junit?: string; nodesDir?: string }) => {
+      const { flexSanityCommand } = await import('./flex-sanity/command.js');
+      process.exitCode = await flexSanityCommand(o);
+    });
+
   return program;
 }
 

@@ -1,0 +1,96 @@
+/**
+ * Deliberately broken variants of the reference datera/iscsi driver, for proving that flex-sanity's checks can
+ * fail. Each wraps the reference `callout()` and changes one behaviour from outside it (the reference driver has no
+ * knobs for being wrong, and must not grow any):
+ *
+ * - reformat-always: runs mkfs on the device before every mountdevice of an unmounted dir (data is lost).
+ * - never-logout: the real call-outs, but its executable puts an iscsiadm shim first on PATH that drops --logout and
+ *   `-o delete` (sessions stay up after unmountdevice and detach).
+ * - ignores-fstype: formats and mounts xfs whatever kubernetes.io/fsType asks for.
+ * - mounts-read-only: remounts read-only after every mountdevice and mount, even for readwrite=rw.
+ * - noisy: prints a warning line on stderr besides the JSON answer (kubelet decodes both as one).
+ * - keeps-acl: forgets the recorded credentials before teardown, so the node stays in the volume's ACL.
+ */
+
+import { resolve } from 'node:path';
+import { run } from '../../../lib/exec.js';
+import { callout, type DriverStatus, type Env } from '../driver.js';
+import { mountAt } from '../node-ops.js';
+import { StateStore } from '../state.js';
+
+export const VARIANTS = ['reformat-always', 'never-logout', 'ignores-fstype', 'mounts-read-only', 'noisy', 'keeps-acl'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export interface BrokenAnswer {
+  status: DriverStatus;
+  /** Extra text the variant prints on stderr. */
+  stderr?: string;
+}
+
+const isJson = (a: string | undefined) => a !== undefined && a.trimStart().startsWith('{');
+
+function fsTypeOf(json: string | undefined): string {
+  try {
+    const o = JSON.parse(json ?? '{}') as Record<string, string>;
+    return (o['kubernetes.io/fsType'] || o.fsType || 'xfs').trim();
+  } catch {
+    return 'xfs';
+  }
+}
+
+export async function brokenCallout(variant: Variant, argv: string[], env: Env): Promise<BrokenAnswer> {
+  const [cmd] = argv;
+  switch (variant) {
+    case 'reformat-always': {
+      if (cmd === 'mountdevice' && argv[2] && !(await mountAt(resolve(argv[1]!)))) {
+        const fs = fsTypeOf(argv[3]);
+        await run(/^ext[234]$/.test(fs) ? [`mkfs.${fs}`, '-F', '-q', argv[2]] : ['mkfs.xfs', '-f', '-q', argv[2]], { nothrow: true, timeoutMs: 300_000 });
+      }
+      return { status: await callout(argv, env) };
+    }
+    case 'ignores-fstype': {
+      const rewritten = argv.map((a) => {
+        if (!isJson(a)) return a;
+        try {
+          const o = JSON.parse(a) as Record<string, string>;
+          return JSON.stringify({ ...o, 'kubernetes.io/fsType': 'xfs', fsType: 'xfs' });
+        } catch {
+          return a;
+        }
+      });
+      return { status: await callout(rewritten, env) };
+    }
+    case 'mounts-read-only': {
+      const status = await callout(argv, env);
+      if (status.status === 'Success' && (cmd === 'mountdevice' || cmd === 'mount') && argv[1] && (await mountAt(resolve(argv[1])))) {
+        await run(['mount', '-o', cmd === 'mount' ? 'remount,bind,ro' : 'remount,ro', resolve(argv[1])], { nothrow: true });
+      }
+      return { status };
+    }
+    case 'noisy':
+      return { status: await callout(argv, env), stderr: `W1123 flex: datera/iscsi ${cmd ?? ''}: this is a warning nobody asked for\n` };
+    case 'keeps-acl': {
+      if ((cmd === 'unmountdevice' || cmd === 'unmount') && argv[1]) {
+        const store = new StateStore(env.DATERA_FLEX_STATE_DIR || '/var/lib/datera-flex');
+        const dir = resolve(argv[1]);
+        const s = await store.find((x) => x.globalDir === dir || x.podDirs.includes(dir) || (x.stagingDir !== undefined && x.stagingDir === dir));
+        if (s) {
+          delete s.server;
+          delete s.user;
+          delete s.password;
+          await store.save(s);
+        }
+      }
+      return { status: await callout(argv, env) };
+    }
+    case 'never-logout':
+      // The breakage is the iscsiadm shim its executable puts on PATH.
+      return { status: await callout(argv, env) };
+  }
+}
+
+/** For the executables: which variant this is, from the name of the directory above datera~iscsi. */
+export function variantOf(name: string): Variant | undefined {
+  return (VARIANTS as readonly string[]).includes(name) ? (name as Variant) : undefined;
+}
+
