@@ -325,7 +325,7 @@ t.test('start: watches and resync trigger passes; stop ends them', async (t) => 
   const w = kube.watchers[1]!;
   kube.watchers = kube.watchers.filter((x) => x !== w);
   w.onEnd(new Error('connection reset'));
-  for (let i = 0; i < 100 && (!kube.pvs.has(`pvc-${pvc.metadata!.uid}`) || kube.watchers.length < 2); i++) await new Promise((r) => setTimeout(r, 20));
+  for (const until = Date.now() + 30_000; Date.now() < until && (!kube.pvs.has(`pvc-${pvc.metadata!.uid}`) || kube.watchers.length < 2); ) await new Promise((r) => setTimeout(r, 20));
   t.ok(kube.pvs.has(`pvc-${pvc.metadata!.uid}`), 'provisioned from a watch event');
   t.equal(kube.watchers.length, 2, 'the ended watch was restarted');
   await p.stop();
@@ -408,7 +408,7 @@ t.test('a watch that cannot start is retried; triggers during a pass run one mor
     return watch(kind, onChange, onEnd);
   };
   await p.start();
-  for (let i = 0; i < 100 && kube.watchers.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  for (const until = Date.now() + 30_000; Date.now() < until && kube.watchers.length < 2; ) await new Promise((r) => setTimeout(r, 10));
   t.equal(kube.watchers.length, 2, 'both watches run after a retry');
   const first = p.trigger();
   kube.addPvc('late', 'datera');
