@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { HarnessError, errorMessage } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { Backend, type AppInstance, type Credentials } from './backend.js';
+import { Backend, type AppInstance, type CreateSpec, type Credentials } from './backend.js';
 import { bindMount, devRoot, findDevice, formatAndMount, iscsiLogin, iscsiLogout, mountAt, readInitiatorName, unmountIfMounted, waitForDevice, type Env } from './node-ops.js';
 import { StateStore, type VolumeState } from './state.js';
 
@@ -116,19 +116,10 @@ export function parseArgv(argv: string[]): Call {
 }
 
 /** What the driver understands from the options, with the guide's defaults. */
-export interface VolumeOptions {
+export interface VolumeOptions extends CreateSpec {
   key: string;
-  aiName: string;
-  size?: number;
-  replica: number;
-  template?: string;
-  maxIops?: number;
-  maxBW?: number;
-  ipPool: string;
-  placementMode: string;
   tenant: string;
   retainPolicy: 'never' | 'retain';
-  volumeSource?: string;
   fsType: string;
   readOnly: boolean;
 }
