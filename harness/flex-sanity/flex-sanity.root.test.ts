@@ -58,6 +58,7 @@ t.test('flex-sanity on real iSCSI and mounts (root)', async (t) => {
     const rep = await runFlexSanity({ driver: REFERENCE, profiles: profiles('v1.5', 'v1.6', 'v1.20', 'v1.32', 'v1.35'), nodesDir: join(top, 'reference'), status: (l) => status.push(l) });
     t.ok(rep.results.length > 60, `${rep.results.length} checks ran`);
     for (const v of ['v1.5', 'v1.6', 'v1.20', 'v1.32', 'v1.35']) t.ok(rep.results.some((r) => r.id === `flex-sanity/${v}/lifecycle/data-survives-reattach` && r.status === 'passed'), `${v}: data survives re-attach on the other node`);
+    t.match(rep.results.find((r) => r.id === 'flex-sanity/v1.35/not-supported/fallbacks'), { status: 'skipped', message: /no kubelet fallback exercised/ });
     for (const id of ['idempotent/mountdevice', 'bad-args/attach-missing-json', 'parallel/two-volumes', 'leaks/after-parallel', 'not-supported/unknown-callout'])
       t.ok(rep.results.some((r) => r.id === `flex-sanity/v1.35/${id}`), `v1.35 runs ${id}`);
     for (const r of rep.results) {
@@ -77,6 +78,17 @@ t.test('flex-sanity on real iSCSI and mounts (root)', async (t) => {
       t.notOk(rep.results.some((r) => r.status === 'error'), 'a driver fault is a failure, not an infrastructure error');
       t.comment(`${variant} also fails: ${rep.results.filter((r) => r.status === 'failed' && r.id !== id).map((r) => r.id).join(', ') || '(nothing else)'}`);
     });
+
+  await t.test('attach-only (valid: mounting left to kubelet) passes through the kubelet fallbacks on v1.5 and v1.35', async (t) => {
+    const rep = await runFlexSanity({ driver: broken('attach-only'), profiles: profiles('v1.5', 'v1.35'), extended: 'none', nodesDir: join(top, 'attach-only') });
+    for (const r of rep.results) {
+      if (r.status === 'skipped') t.ok(r.message, `skipped with a reason: ${line(r)}`);
+      else t.equal(r.status, 'passed', line(r));
+    }
+    const fb = (v: string) => rep.results.find((r) => r.id === `flex-sanity/${v}/not-supported/fallbacks`);
+    t.match(fb('v1.5'), { status: 'passed', message: /mount -> mount-device, unmount -> unmount/ }, '1.5: kubelet mounts the device itself');
+    t.match(fb('v1.35'), { status: 'passed', message: /mountdevice -> format-and-mount, mount -> bind-mount, unmount -> unmount, unmountdevice -> unmount/ });
+  });
 
   await t.test('nothing left behind', async (t) => {
     const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(top));

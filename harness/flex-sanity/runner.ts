@@ -164,6 +164,8 @@ class Run {
   results: CheckResult[] = [];
   calls: CallRecord[] = [];
   latencies: number[] = [];
+  /** `call-out -> what kubelet did`, each time a Not supported answer made kubelet fall back (§6). */
+  fallbacks: string[] = [];
   readonly runId = randomBytes(3).toString('hex');
   constructor(
     readonly o: FlexSanityOptions,
@@ -259,12 +261,16 @@ async function kubelet(r: Run, n: Node, p: K8sProfile, argv: string[], ctx: { de
   if (out.kind === 'success') return out.status!;
   if (out.kind === 'not-supported') {
     const fb = fallbackFor(p, argv[0]!, ctx);
+    r.fallbacks.push(`${argv[0]} -> ${fb.action}`);
+    // kubelet reaches its own mount code only for a dir that is not mounted yet (it checks first).
+    const mounted = fb.action !== 'none' && (await mountAt(fb.dir)) !== undefined;
     switch (fb.action) {
       case 'format-and-mount':
       case 'mount-device':
-        await kubeletFormatAndMount(fb.device, fb.dir, ctx.fsType ?? '', ctx.ro ?? false);
+        if (!mounted) await kubeletFormatAndMount(fb.device, fb.dir, ctx.fsType ?? '', ctx.ro ?? false);
         break;
       case 'bind-mount':
+        if (mounted) break;
         await run(['mount', '--bind', fb.from, fb.dir]);
         if (ctx.ro) await run(['mount', '-o', 'remount,bind,ro', fb.dir]);
         break;
@@ -545,9 +551,10 @@ async function caseIdempotent(r: Run, p: K8sProfile, attachable: boolean): Promi
   const podDir = a.podDir(pod.uid, v.pvName);
   let device = '';
   let source = '';
-  const times = async (argv: string[], check?: (s: DriverStatus, i: number) => void) => {
+  const fbCtx = { globalDir: global, fsType: v.fsType, ro: v.readOnly };
+  const times = async (argv: string[], check?: (s: DriverStatus, i: number) => void, ctx: Parameters<typeof kubelet>[4] = {}) => {
     for (let i = 0; i < n; i++) {
-      const s = await kubelet(r, a, p, argv);
+      const s = await kubelet(r, a, p, argv, ctx);
       check?.(s, i);
     }
   };
@@ -574,14 +581,14 @@ async function caseIdempotent(r: Run, p: K8sProfile, attachable: boolean): Promi
       await skipIf(p.legacy, 'idempotent/mountdevice', na('mountdevice'), async () => {
         await mkdir(global, { recursive: true, mode: 0o750 });
         // Called even on a mounted dir: kubelet after a restart, or a race, does exactly that.
-        await times(argvFor.mountdevice(p, global, device, json('mountdevice'))!);
+        await times(argvFor.mountdevice(p, global, device, json('mountdevice'))!, undefined, { ...fbCtx, device, dir: global });
         const c = await mountCount(global);
         if (device && c !== 1) fail(`${n} mountdevice calls left ${c} mounts stacked at ${global}`);
       });
     }
     await seq.step('idempotent/mount', async () => {
       await mkdir(podDir, { recursive: true, mode: 0o750 });
-      await times(argvFor.mount(p, podDir, device, json('mount')));
+      await times(argvFor.mount(p, podDir, device, json('mount')), undefined, { ...fbCtx, device, dir: podDir });
       const c = await mountCount(podDir);
       if (c !== 1) fail(`${n} mount calls left ${c} mounts stacked at ${podDir}`);
       source = (await mountAt(podDir))!.source.replace(/\[.*\]$/, '');
@@ -589,7 +596,7 @@ async function caseIdempotent(r: Run, p: K8sProfile, attachable: boolean): Promi
     await seq.step('idempotent/unmount', async () => {
       // The first on a mounted dir; the repeats on a dir kubelet already removed.
       for (let i = 0; i < n; i++) {
-        await kubelet(r, a, p, argvFor.unmount(podDir));
+        await kubelet(r, a, p, argvFor.unmount(podDir), { dir: podDir });
         await rmdir(podDir).catch(() => undefined);
       }
       if (await mountAt(podDir)) fail(`${podDir} still mounted`);
@@ -597,7 +604,7 @@ async function caseIdempotent(r: Run, p: K8sProfile, attachable: boolean): Promi
     if (attachable) {
       await skipIf(p.legacy, 'idempotent/unmountdevice', na('unmountdevice'), async () => {
         for (let i = 0; i < n; i++) {
-          await kubelet(r, a, p, argvFor.unmountdevice(p, global)!);
+          await kubelet(r, a, p, argvFor.unmountdevice(p, global)!, { dir: global });
           await rmdir(global).catch(() => undefined);
         }
         if (await mountAt(global)) fail(`${global} still mounted`);
@@ -644,6 +651,8 @@ async function caseBadArgs(r: Run, p: K8sProfile): Promise<void> {
     for (const [name, argv] of cases)
       await r.check(checkId(p, `bad-args/${name}`), suiteLabel(p), async () => {
         const o = await r.call(a, argv);
+        // A call-out the driver does not implement at all is answered Not supported whatever its arguments.
+        if (o.kind === 'not-supported') return `Not supported: the driver leaves ${argv[0]} to kubelet`;
         if (o.kind !== 'failure') fail(`expected a Failure answer, got ${o.kind}${o.error ? ` (${o.error})` : ''}${o.status ? `: ${JSON.stringify(o.status)}` : ''}`);
         if (!o.status!.message?.trim()) fail('Failure without a message (kubelet logs the message; it must say what is wrong)');
         if (r.calls[r.calls.length - 1]!.exitCode === 0) return `Failure with exit 0 (kubelet ignores the exit code for non-Success answers): ${o.status!.message}`;
@@ -780,6 +789,7 @@ export async function runFlexSanity(o: FlexSanityOptions): Promise<FlexSanityRep
     for (const [i, p] of o.profiles.entries()) {
       const t0 = performance.now();
       const from = run1.calls.length;
+      const fbFrom = run1.fallbacks.length;
       o.status?.(`${suiteLabel(p)}: lifecycle`);
       const attachable = await caseInit(run1, p);
       await caseLifecycle(run1, p, attachable);
@@ -791,6 +801,9 @@ export async function runFlexSanity(o: FlexSanityOptions): Promise<FlexSanityRep
         if (cases.has('parallel')) await caseParallel(run1, p, attachable);
       }
       outputChecks(run1, p, run1.calls.slice(from));
+      const used = [...new Set(run1.fallbacks.slice(fbFrom))];
+      // The fallbacks' effect is judged by the lifecycle checks; this one says which were exercised at all.
+      run1.record(checkId(p, 'not-supported/fallbacks'), suiteLabel(p), used.length ? 'passed' : 'skipped', 0, used.length ? `kubelet fell back for: ${used.join(', ')}` : 'the driver answered every call-out itself; no kubelet fallback exercised');
       report.timings.push({ profile: p.version, ms: performance.now() - t0 });
     }
     return report;

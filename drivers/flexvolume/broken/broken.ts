@@ -10,6 +10,10 @@
  * - mounts-read-only: remounts read-only after every mountdevice and mount, even for readwrite=rw.
  * - noisy: prints a warning line on stderr besides the JSON answer (kubelet decodes both as one).
  * - keeps-acl: forgets the recorded credentials before teardown, so the node stays in the volume's ACL.
+ *
+ * And one that is NOT broken, kept beside them because it exercises the other side of the contract:
+ * - attach-only: answers "Not supported" for mountdevice, unmountdevice, mount and unmount, which is valid (§6):
+ *   kubelet formats and mounts the device, bind-mounts it into the pod, and unmounts it. flex-sanity must pass it.
  */
 
 import { resolve } from 'node:path';
@@ -18,7 +22,7 @@ import { callout, type DriverStatus, type Env } from '../driver.js';
 import { mountAt } from '../node-ops.js';
 import { StateStore } from '../state.js';
 
-export const VARIANTS = ['reformat-always', 'never-logout', 'ignores-fstype', 'mounts-read-only', 'noisy', 'keeps-acl'] as const;
+export const VARIANTS = ['reformat-always', 'never-logout', 'ignores-fstype', 'mounts-read-only', 'noisy', 'keeps-acl', 'attach-only'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface BrokenAnswer {
@@ -83,6 +87,10 @@ export async function brokenCallout(variant: Variant, argv: string[], env: Env):
       }
       return { status: await callout(argv, env) };
     }
+    case 'attach-only':
+      if (cmd === 'mountdevice' || cmd === 'unmountdevice' || cmd === 'mount' || cmd === 'unmount')
+        return { status: { status: 'Not supported', message: `${cmd}: left to kubelet (attach-only variant)` } };
+      return { status: await callout(argv, env) };
     case 'never-logout':
       // The breakage is the iscsiadm shim its executable puts on PATH.
       return { status: await callout(argv, env) };
