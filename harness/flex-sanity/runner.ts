@@ -708,6 +708,18 @@ async function caseParallel(r: Run, p: K8sProfile, attachable: boolean): Promise
       }
       await Promise.all(ms.map((m) => tearDown(r, a, p, m, attachable)));
     });
+    // The same volume set up and torn down back to back (a pod deleted and recreated at once): no stale state.
+    await seq.also('parallel/same-volume-repeated', async () => {
+      const v = vs[0]!;
+      for (let i = 0; i < 3; i++) {
+        const m = await setUp(r, a, p, v, podOf(`sanity-rep${i}`), attachable);
+        const back = await readFile(join(m.pod, 'flex-sanity.dat')).catch(() => undefined);
+        if (!back) fail(`round ${i + 1}: the data written earlier is gone`);
+        await writeData(m.pod, back!);
+        await tearDown(r, a, p, m, attachable);
+      }
+      return '3 rounds';
+    });
     await seq.also('leaks/after-parallel', async () => {
       const l = await leaks(r, caseRoot, [a], vs.map((v) => ({ name: v.options.volumeID!, retained: v.options.retainPolicy !== 'never' })));
       if (l.problems.length) fail(l.problems.join('; '));
