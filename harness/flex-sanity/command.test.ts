@@ -76,3 +76,27 @@ t.test('the command renders TAP, writes JUnit, and exits by the results', async 
   t.equal(quiet, 0, 'skips only: exit 0');
   t.notMatch(err, /secret-pw/, 'the password is never printed');
 });
+
+t.test('SIGINT during the run aborts it through the signal, and the handlers are removed afterwards', async (t) => {
+  const before = process.listenerCount('SIGINT');
+  let err = '';
+  let aborted: boolean | undefined;
+  const code = await flexSanityCommand(
+    { driver: exe, k8s: 'v1.35' },
+    {
+      run: async (o) => {
+        process.emit('SIGINT', 'SIGINT');
+        process.emit('SIGINT', 'SIGINT');
+        aborted = o.signal?.aborted;
+        return { results: [{ id: 'flex-sanity/interrupted', suite: 'flex-sanity', status: 'error', durationMs: 0, message: 'interrupted' }], timings: [], attachToMountedMs: [] };
+      },
+      stdout: () => undefined,
+      stderr: (s) => (err += s),
+    },
+  );
+  t.equal(aborted, true);
+  t.equal(code, 1, 'an interrupted run is not a pass');
+  t.match(err, /SIGINT: finishing the current case, then cleaning up/);
+  t.match(err, /SIGINT again: still cleaning up/);
+  t.equal(process.listenerCount('SIGINT'), before);
+});

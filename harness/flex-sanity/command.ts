@@ -61,7 +61,21 @@ export async function flexSanityCommand(o: FlexSanityFlags, io: CommandIo = {}):
   const runFlexSanity = io.run ?? (await import('./runner.js')).runFlexSanity;
   const status = (line: string) => err(`flex-sanity: ${line}\n`);
   status(`driver ${v.driver}; profiles ${v.profiles.map((p) => p.version).join(', ')}; backend ${v.backend ? v.backend.url : 'mock Datera (tgtd targets)'}`);
-  const report = await runFlexSanity({ driver: v.driver, profiles: v.profiles, ...(v.backend ? { backend: v.backend } : {}), ...(o.nodesDir ? { nodesDir: o.nodesDir } : {}), status });
+  // Ctrl-C: finish the case in flight and clean up (mounts, sessions, volumes, the mock) rather than leave them.
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    status(ac.signal.aborted ? `${sig} again: still cleaning up, please wait` : `${sig}: finishing the current case, then cleaning up`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let report: FlexSanityReport;
+  try {
+    report = await runFlexSanity({ driver: v.driver, profiles: v.profiles, ...(v.backend ? { backend: v.backend } : {}), ...(o.nodesDir ? { nodesDir: o.nodesDir } : {}), status, signal: ac.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   out(renderTap(report.results));
   if (o.junit) {
     await mkdir(dirname(resolve(o.junit)), { recursive: true });

@@ -57,6 +57,8 @@ export interface FlexSanityOptions {
   repeats?: number;
   /** Short human status lines (stderr in the CLI). */
   status?: (line: string) => void;
+  /** Aborting stops before the next case; the current one finishes and everything is cleaned up. */
+  signal?: AbortSignal;
 }
 
 export interface FlexSanityReport {
@@ -182,7 +184,7 @@ class Run {
   record(id: string, suite: string, status: CheckResult['status'], durationMs: number, message?: string): CheckResult {
     const r: CheckResult = { id, suite, status, durationMs, ...(message !== undefined ? { message } : {}) };
     this.results.push(r);
-    if (status !== 'passed') this.status(`${status.toUpperCase()} ${id}${message ? `: ${message}` : ''}`);
+    if (status === 'failed' || status === 'error') this.status(`${status.toUpperCase()} ${id}${message ? `: ${message}` : ''}`);
     return r;
   }
 
@@ -799,6 +801,7 @@ export async function runFlexSanity(o: FlexSanityOptions): Promise<FlexSanityRep
     const extended = o.extended ?? 'newest';
     const cases = new Set(o.cases ?? ['idempotent', 'bad-args', 'not-supported', 'parallel']);
     for (const [i, p] of o.profiles.entries()) {
+      if (o.signal?.aborted) break;
       const t0 = performance.now();
       const from = run1.calls.length;
       const fbFrom = run1.fallbacks.length;
@@ -807,10 +810,10 @@ export async function runFlexSanity(o: FlexSanityOptions): Promise<FlexSanityRep
       await caseLifecycle(run1, p, attachable);
       const full = extended === 'all' || (extended === 'newest' && i === o.profiles.length - 1);
       if (full) {
-        if (cases.has('idempotent')) await caseIdempotent(run1, p, attachable);
-        if (cases.has('bad-args')) await caseBadArgs(run1, p);
-        if (cases.has('not-supported')) await caseNotSupported(run1, p);
-        if (cases.has('parallel')) await caseParallel(run1, p, attachable);
+        if (cases.has('idempotent') && !o.signal?.aborted) await caseIdempotent(run1, p, attachable);
+        if (cases.has('bad-args') && !o.signal?.aborted) await caseBadArgs(run1, p);
+        if (cases.has('not-supported') && !o.signal?.aborted) await caseNotSupported(run1, p);
+        if (cases.has('parallel') && !o.signal?.aborted) await caseParallel(run1, p, attachable);
       }
       outputChecks(run1, p, run1.calls.slice(from));
       const used = [...new Set(run1.fallbacks.slice(fbFrom))];
@@ -818,6 +821,7 @@ export async function runFlexSanity(o: FlexSanityOptions): Promise<FlexSanityRep
       run1.record(checkId(p, 'not-supported/fallbacks'), suiteLabel(p), used.length ? 'passed' : 'skipped', 0, used.length ? `kubelet fell back for: ${used.join(', ')}` : 'the driver answered every call-out itself; no kubelet fallback exercised');
       report.timings.push({ profile: p.version, ms: performance.now() - t0 });
     }
+    if (o.signal?.aborted) run1.record('flex-sanity/interrupted', 'flex-sanity', 'error', 0, 'interrupted: the remaining cases did not run');
     return report;
   } catch (err) {
     report.results.push({ id: 'flex-sanity/run', suite: 'flex-sanity', status: 'error', durationMs: 0, message: err instanceof HarnessError || err instanceof Error ? err.message : String(err) });
@@ -829,6 +833,9 @@ export async function runFlexSanity(o: FlexSanityOptions): Promise<FlexSanityRep
     }
     if (backend) await backend.client.put('/logout', {}).catch(() => undefined);
     await backend?.mock?.stop();
+    // The node credentials file holds the password: never left behind, not even in a --nodes-dir the user keeps.
+    await rm(join(top, 'node-credentials.json'), { force: true });
+    for (const p of o.profiles) await rmdir(join(top, p.version)).catch(() => undefined);
     if (ownTop) {
       if ((await readMounts()).some((m) => under(m.target, top))) o.status?.(`mounts remain under ${top}; leaving it in place`);
       else await rm(top, { recursive: true, force: true });
