@@ -384,7 +384,7 @@ async function dispatch(ctx: Ctx, call: Call): Promise<DriverStatus> {
       await mkdir(dir, { recursive: true, mode: 0o750 });
       await formatAndMount(call.device, dir, v.fsType, v.readOnly);
       const s = (await ctx.store.load(v.key)) ?? newState(ctx, v, nodeName(ctx));
-      Object.assign(s, { globalDir: dir, device: s.device ?? call.device, fsType: v.fsType, readOnly: v.readOnly });
+      Object.assign(s, { globalDir: dir, pvName: basename(dir), device: s.device ?? call.device, fsType: v.fsType, readOnly: v.readOnly });
       await ctx.store.save(s);
       return ok();
     }
@@ -433,9 +433,11 @@ async function mountPod(ctx: Ctx, call: Extract<Call, { cmd: 'mount' }>): Promis
   const dir = resolve(call.dir);
   const creds = await resolveCredentials(call.opts, ctx.env, call.legacy);
   if (await mountAt(dir)) return ok('already mounted');
-  const global = globalDirFor(ctx, v.key);
-  let src: string;
   let s = await ctx.store.load(v.key);
+  // mountdevice recorded where kubelet put the global mount; on the 1.6.0 wire (no pvOrVolumeName) that dir is named
+  // after the PV while our key is the volumeID, so the recorded dir is the one to look at.
+  const global = s?.globalDir ?? globalDirFor(ctx, v.key);
+  let src: string;
   if (await mountAt(global)) {
     src = global;
   } else {
@@ -460,7 +462,7 @@ async function mountPod(ctx: Ctx, call: Extract<Call, { cmd: 'mount' }>): Promis
 }
 
 async function detach(ctx: Ctx, call: Extract<Call, { cmd: 'detach' }>): Promise<DriverStatus> {
-  const s = call.device ? await ctx.store.find((x) => x.device === call.device || (x.device !== undefined && resolve(x.device) === resolve(call.device!))) : await ctx.store.load(call.pv!);
+  const s = call.device ? await ctx.store.find((x) => x.device === call.device || (x.device !== undefined && resolve(x.device) === resolve(call.device!))) : ((await ctx.store.load(call.pv!)) ?? (await ctx.store.find((x) => x.pvName === call.pv)));
   if (!s) return ok(`no record of ${call.pv ?? call.device} on this node; nothing to detach`);
   // kubelet detaches only after the last unmount; anything else would pull the disk from under a mounted filesystem.
   const inUse = [...s.podDirs, ...(s.globalDir ? [s.globalDir] : [])];

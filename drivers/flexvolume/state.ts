@@ -28,6 +28,8 @@ export interface VolumeState {
   readOnly: boolean;
   /** kubelet's global mount dir, when mountdevice mounted the volume there. */
   globalDir?: string;
+  /** The PV name kubelet uses (the global dir's last segment): what detach names when key is the volumeID (1.6.0 wire). */
+  pvName?: string;
   /** The driver's own mount, when attach was deferred to mount (no credentials before mount). */
   stagingDir?: string;
   /** Pod dirs bind-mounted from the global or staging dir: the last one out tears a staging mount down. */

@@ -23,16 +23,6 @@ const CATCHES: Record<string, string> = {
   'keeps-acl': 'flex-sanity/v1.35/teardown/acl-removed',
 };
 
-/**
- * Known reference-driver bugs flex-sanity finds, kept visible as todo rather than hidden by the emulation.
- * v1.6 (1.6.0-1.6.4 wire): no pvOrVolumeName, so the driver keys its state and global dir on volumeID while kubelet's
- * global dir is named after the PV; mount then misses the global mount, attaches again into a staging dir, and
- * unmount keeps that staging mount because mountdevice recorded a global dir.
- */
-const KNOWN: Record<string, string> = {
-  'flex-sanity/v1.6/leaks/after-lifecycle': 'reference driver: on the 1.6.0 wire mount misses the global mount (named after the PV, not volumeID) and leaves a staging mount',
-};
-
 async function skipReason(): Promise<string | false> {
   if (process.getuid?.() !== 0) return 'needs root (tgtd targets, loop devices, mkfs, mounts)';
   for (const f of ['dist/drivers/flexvolume/main.js', 'dist/drivers/flexvolume/broken/main.js', 'dist/drivers/iscsiadm/iscsiadm-cli.js', 'drivers/iscsiadm/bin/iscsiadm'])
@@ -62,8 +52,7 @@ t.test('flex-sanity on real iSCSI and mounts (root)', async (t) => {
     for (const id of ['idempotent/mountdevice', 'bad-args/attach-missing-json', 'parallel/two-volumes', 'leaks/after-parallel', 'not-supported/unknown-callout'])
       t.ok(rep.results.some((r) => r.id === `flex-sanity/v1.35/${id}`), `v1.35 runs ${id}`);
     for (const r of rep.results) {
-      if (KNOWN[r.id]) t.equal(r.status, 'passed', line(r), { todo: KNOWN[r.id] });
-      else if (r.status === 'skipped') t.ok(r.message, `skipped with a reason: ${line(r)}`);
+      if (r.status === 'skipped') t.ok(r.message, `skipped with a reason: ${line(r)}`);
       else t.equal(r.status, 'passed', line(r));
     }
     for (const x of rep.timings) t.comment(`${x.profile} (emulated): ${(x.ms / 1000).toFixed(1)} s`);
