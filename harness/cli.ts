@@ -82,7 +82,8 @@ export function buildProgram(): Command {
     .option('--seconds <n>', 'duration of the throughput run', positiveNumber, 5)
     .option('--iterations <n>', 'create-to-visible samples', positiveNumber, 50)
     .option('--json', 'print the figures as JSON')
-    .action(async (o: { seconds: number; iterations: number; json?: boolean }) => {
+    .option('--no-driver', 'skip the reference driver attach-to-mounted run (about a minute)')
+    .action(async (o: { seconds: number; iterations: number; json?: boolean; driver: boolean }) => {
       const { runBench } = await import('./bench.js');
       await runBench(o);
     });

@@ -70,7 +70,7 @@ export interface FlexSanityReport {
 }
 
 /** The checkout root (package.json), found upward from this file: it runs from harness/ and from dist/harness/. */
-function checkoutRoot(): string {
+export function checkoutRoot(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'drivers'))) return dir;
     if (dirname(dir) === dir) return process.cwd();
