@@ -113,17 +113,11 @@ class ProvisionFailure extends Error {
   }
 }
 
-interface Params {
+/** The StorageClass parameters: the backend's create fields (but the name and size, which come from the claim) and more. */
+interface Params extends Omit<CreateSpec, 'aiName' | 'size'> {
   className: string;
-  replica: number;
-  template?: string;
-  maxIops?: number;
-  maxBW?: number;
-  ipPool: string;
-  placementMode: string;
   tenant: string;
   fsType: string;
-  volumeSource?: string;
   secretName: string;
   secretNamespace: string;
   retainPolicy?: string;
