@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 
 const extra = {
+  'harness/flex-sanity/flex-sanity.test.ts': ['lib/flex-wire.ts'],
   'mocks/datera/mock-datera.test.ts': ['mocks/datera/api.ts', 'mocks/datera/render.ts', 'mocks/datera/validate.ts', 'mocks/datera/errors.ts', 'mocks/datera/schema.ts', 'drivers/datera/client.ts'],
 };
 
