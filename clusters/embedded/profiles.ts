@@ -1,0 +1,114 @@
+/**
+ * Emulated Kubernetes versions: every difference the references record that a scenario can see
+ * (shared/reference/kubernetes-semantics.md, flexvolume.md). One row per profile; the embedded control plane and
+ * node agents read only this table, never a version number, so a behaviour is switched in exactly one place.
+ * Items the references mark unverified are noted where they are used.
+ */
+import { HarnessError } from '../../lib/errors.js';
+import type { K8sProfile } from '../../lib/flex-wire.js';
+
+export type GateStage = 'absent' | 'alpha' | 'beta' | 'ga';
+
+export interface ClusterProfile {
+  /** `v1.32`. */
+  version: string;
+  /** The release whose behaviour is emulated, `v1.32.9`. */
+  release: string;
+  minor: number;
+  /** What the emulated kubelet sends to FlexVolume drivers. */
+  wire: K8sProfile;
+  /** StatefulSet group versions served, preferred first. apps/v1 from 1.9; v1beta1/v1beta2 gone in 1.16. */
+  statefulSetVersions: string[];
+  /** storage.k8s.io versions served for StorageClass, preferred first. */
+  storageClassVersions: string[];
+  /** StatefulSetAutoDeletePVC: alpha 1.23 (off by default), beta 1.27 (on), GA 1.32. */
+  pvcRetentionPolicy: GateStage;
+  /** kubernetes.io/pvc-protection on PVCs: beta (on) 1.10, GA 1.11. */
+  pvcProtection: boolean;
+  /** kubernetes.io/pv-protection on PVs: 1.10. */
+  pvProtection: boolean;
+  /** apiserver warns on create/update of a PV with Recycle (1.30+). */
+  recycleWarning: boolean;
+  /** VolumeFailedDelete text for a flexVolume PV with Delete and no external provisioner (capitalised before ~1.2x; unverified boundary, taken as 1.20). */
+  noDeleterMessage: (pv: string) => string;
+  /** Plugin name in unique volume names: `flexvolume-` prefix 1.7 to 1.15 (dropped ~1.16, unverified). */
+  flexPluginPrefix: string;
+  /** Pod label apps.kubernetes.io/pod-index (beta 1.28). */
+  podIndexLabel: boolean;
+  /** Pod label statefulset.kubernetes.io/pod-name (1.9). */
+  podNameLabel: boolean;
+  /** RetroactiveDefaultStorageClass (GA 1.28; beta on from 1.26). */
+  retroactiveDefaultClass: boolean;
+  /** StatefulSet spec.ordinals.start honoured (beta on 1.27). */
+  ordinals: boolean;
+  /** PV status.lastPhaseTransitionTime written (beta on 1.29). */
+  lastPhaseTransitionTime: boolean;
+  /** Server-side field validation (fieldValidation query parameter; beta on 1.25, GA 1.27). */
+  fieldValidation: boolean;
+  /** Aggregated discovery (beta 1.27, GA 1.30): served only when the client asks for it. */
+  aggregatedDiscovery: boolean;
+}
+
+function wire(version: string, release: string, minor: number, patch: number): K8sProfile {
+  return {
+    version,
+    release,
+    legacy: minor <= 5,
+    pvName: minor > 6 || (minor === 6 && patch >= 5),
+    podInfo: minor >= 7,
+    base64Secrets: minor >= 6,
+    fsGroupKey: minor >= 15 ? 'kubernetes.io/mounterArgs.FsGroup' : 'kubernetes.io/fsGroup',
+    isattachedNodeFirst: minor === 6,
+  };
+}
+
+function profile(minor: number, patch: number): ClusterProfile {
+  const version = `v1.${minor}`;
+  const release = `v1.${minor}.${patch}`;
+  const stage = (alpha: number, beta: number, ga: number): GateStage => (minor >= ga ? 'ga' : minor >= beta ? 'beta' : minor >= alpha ? 'alpha' : 'absent');
+  return {
+    version,
+    release,
+    minor,
+    wire: wire(version, release, minor, patch),
+    statefulSetVersions: minor >= 16 ? ['v1'] : minor >= 9 ? ['v1', 'v1beta2', 'v1beta1'] : minor >= 8 ? ['v1beta2', 'v1beta1'] : ['v1beta1'],
+    storageClassVersions: minor >= 22 ? ['v1'] : minor >= 6 ? ['v1', 'v1beta1'] : ['v1beta1'],
+    pvcRetentionPolicy: stage(23, 27, 32),
+    pvcProtection: minor >= 10,
+    pvProtection: minor >= 10,
+    recycleWarning: minor >= 30,
+    noDeleterMessage: (pv) =>
+      minor >= 20 ? `error getting deleter volume plugin for volume "${pv}": no deletable volume plugin matched` : `Error getting deleter volume plugin for volume "${pv}": no volume plugin matched`,
+    flexPluginPrefix: minor >= 7 && minor < 16 ? 'flexvolume-' : '',
+    podIndexLabel: minor >= 28,
+    podNameLabel: minor >= 9,
+    retroactiveDefaultClass: minor >= 26,
+    ordinals: minor >= 27,
+    lastPhaseTransitionTime: minor >= 29,
+    fieldValidation: minor >= 25,
+    aggregatedDiscovery: minor >= 27,
+  };
+}
+
+/** Oldest first. 1.6 and 1.10 are the Datera era; the rest span what kubectl v1.20-v1.35 talk to. */
+export const CLUSTER_PROFILES: readonly ClusterProfile[] = [
+  profile(6, 13),
+  profile(10, 13),
+  profile(20, 15),
+  profile(27, 16),
+  profile(32, 9),
+  profile(35, 0),
+];
+
+/** The profiles `npm start` runs by default. */
+export const DEFAULT_VERSIONS = ['v1.20', 'v1.27', 'v1.32', 'v1.35'];
+
+export const emulatedLabel = (p: ClusterProfile) => `${p.version} (emulated)`;
+
+/** `1.32`, `v1.32` or `v1.32.9` -> the profile; unknown versions name the known ones. */
+export function clusterProfile(spec: string): ClusterProfile {
+  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?$/.exec(spec.trim());
+  const p = m && Number(m[1]) === 1 ? CLUSTER_PROFILES.find((x) => x.minor === Number(m[2])) : undefined;
+  if (!p) throw new HarnessError('BAD_INPUT', `no embedded profile for Kubernetes '${spec}'; known: ${CLUSTER_PROFILES.map((x) => x.version).join(', ')}`);
+  return p;
+}
