@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, which } from '../../lib/exec.js';
+import { mountAt, readMounts, under } from '../../lib/mounts.js';
 import { HarnessError, errorMessage } from '../../lib/errors.js';
 import { DateraClient } from '../../drivers/datera/client.js';
 import type { StartedMockDatera } from '../../mocks/datera/mock-datera.js';
@@ -99,34 +100,6 @@ interface CallRecord {
   argv: string[];
   outcome: Outcome;
   exitCode: number | null;
-}
-
-/** One mount from /proc/mounts, octal escapes decoded. */
-interface MountEntry {
-  source: string;
-  target: string;
-  fstype: string;
-  options: string[];
-}
-
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-export async function readMounts(): Promise<MountEntry[]> {
-  const text = await readFile('/proc/mounts', 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [source = '', target = '', fstype = '', options = ''] = l.split(' ');
-      return { source: unescape(source), target: unescape(target), fstype, options: options.split(',') };
-    });
-}
-
-const under = (p: string, root: string) => p === root || p.startsWith(root.endsWith('/') ? root : `${root}/`);
-
-async function mountAt(dir: string): Promise<MountEntry | undefined> {
-  const all = (await readMounts()).filter((m) => m.target === dir);
-  return all[all.length - 1];
 }
 
 async function mountCount(dir: string): Promise<number> {
