@@ -65,10 +65,6 @@ for arg in "${@:2}"; do
 	prev="$arg"
 done
 
-run_as_mysql() {
-	setpriv --reuid=mysql --regid=mysql --init-groups -- "$@"
-}
-
 mkdir -p "$DATADIR" "$(dirname "$SOCKET")"
 # As the image does when started as root: the datadir (often a fresh filesystem with lost+found) goes to mysql.
 find "$DATADIR" "$(dirname "$SOCKET")" \! -user mysql -exec chown mysql:mysql '{}' +
@@ -98,7 +94,8 @@ if [ ! -d "$DATADIR/mysql" ]; then
 	mysql_note "Database files initialized"
 
 	mysql_note "Starting temporary server"
-	run_as_mysql mariadbd --skip-networking --default-time-zone=SYSTEM --socket="$SOCKET" --datadir="$DATADIR" \
+	# Not through a function: $! must be mariadbd itself (setpriv execs it) so the kill below reaches it.
+	setpriv --reuid=mysql --regid=mysql --init-groups -- mariadbd --skip-networking --default-time-zone=SYSTEM --socket="$SOCKET" --datadir="$DATADIR" \
 		--wsrep_on=OFF --expire-logs-days=0 --skip-slave-start --loose-innodb_buffer_pool_load_at_startup=0 --skip-log-bin "${@:2}" &
 	tmp_pid=$!
 	client=(mariadb --protocol=socket -uroot -hlocalhost --socket="$SOCKET" --database=mysql)
