@@ -164,6 +164,7 @@ if (why) {
       'touch /tmp/ok /var/ok /run/ok && echo tmpfs-ok',
       'ls -d /dev/null /dev/urandom /dev/shm',
       'echo "ppid $PPID"',
+      'cat /etc/config/seed /usr/share/dkc-test/seed',
     ].join('\n');
     const c = await start({
       ...base,
@@ -174,16 +175,19 @@ if (why) {
         { hostPath: vol, containerPath: '/data/x' },
         { hostPath: vol, containerPath: '/ro', readOnly: true },
         { hostPath: vol, containerPath: '/sp', subPath: 'a/b c' },
+        // Mount points that do not exist under the read-only system dirs.
+        { hostPath: vol, containerPath: '/etc/config', readOnly: true },
+        { hostPath: join(vol, 'seed'), containerPath: '/usr/share/dkc-test/seed', readOnly: true },
       ],
     });
     const st = await c.wait();
     const logs = await c.logs();
     t.equal(st.exitCode, 0, logs);
-    t.equal(logs, ['seed', 'seed', 'db-1', 'nameserver 10.96.0.10', 'tmpfs-ok', '/dev/null', '/dev/shm', '/dev/urandom', 'ppid 1', ''].join('\n'));
+    t.equal(logs, ['seed', 'seed', 'db-1', 'nameserver 10.96.0.10', 'tmpfs-ok', '/dev/null', '/dev/shm', '/dev/urandom', 'ppid 1', 'seed', 'seed', ''].join('\n'));
     t.equal(await readFile(join(vol, 'new'), 'utf8'), 'data\n', 'write reached the volume');
     t.equal(await readFile(join(vol, 'a/b c/f'), 'utf8'), 'sub\n', 'subPath created and used');
     t.notOk(existsSync(join(vol, 'nope')));
-    for (const p of ['/usr/dkc-probe', '/etc/dkc-probe']) t.notOk(existsSync(p), `host ${p} untouched`);
+    for (const p of ['/usr/dkc-probe', '/etc/dkc-probe', '/etc/config', '/usr/share/dkc-test']) t.notOk(existsSync(p), `host ${p} untouched`);
     await t.rejects(runtime.start({ ...base, containerName: 'bad', image: 'busybox', mounts: [{ hostPath: vol, containerPath: '/x', subPath: '../up' }] }), /subPath/);
   });
 

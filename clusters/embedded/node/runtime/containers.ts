@@ -28,6 +28,7 @@ import { isAbsolute, join, normalize } from 'node:path';
 import type { Readable } from 'node:stream';
 import { HarnessError } from '../../../../lib/errors.js';
 import { run } from '../../../../lib/exec.js';
+import { atMost } from '../../../../lib/wait.js';
 import { DEFAULT_PATH, imageId, mergeEnv, resolveCommand, resolveImage, type CatalogEntry } from './catalog.js';
 import { CriLogWriter, followCriLog, readCriLog, type LogOptions } from './cri-log.js';
 import { buildSetupScript, type SetupMount } from './setup-script.js';
@@ -184,11 +185,11 @@ export class RunningContainer {
   async stop(graceSeconds: number): Promise<ExitStatus> {
     if (this.status) return this.status;
     kill(this.pid, 'SIGTERM');
-    const graceful = await Promise.race([this.exited, new Promise<undefined>((r) => (setTimeout(r, graceSeconds * 1000) as NodeJS.Timeout).unref())]);
+    const graceful = await atMost(this.exited, graceSeconds * 1000);
     if (graceful) return graceful;
     this.killedBy = 'SIGKILL';
     kill(this.pid, 'SIGKILL');
-    const reaped = await Promise.race([this.exited, new Promise<undefined>((r) => (setTimeout(r, 2000) as NodeJS.Timeout).unref())]);
+    const reaped = await atMost(this.exited, 2000);
     if (reaped) return reaped;
     kill(this.initPid, 'SIGKILL');
     return this.exited;
@@ -329,6 +330,7 @@ export class ContainerRuntime {
     await mkdir(rootfs, { recursive: true });
     const script = buildSetupScript({
       rootfs,
+      scratch: join(dir, 'scratch'),
       hostname: spec.hostname,
       hostsFile: spec.hostsFile,
       hostnameFile: spec.hostnameFile,

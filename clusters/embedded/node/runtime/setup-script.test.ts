@@ -4,6 +4,7 @@ import { buildSetupScript, type SetupSpec } from './setup-script.js';
 
 const base: SetupSpec = {
   rootfs: "/var/lib/dkc/c 1/it's rootfs",
+  scratch: '/var/lib/dkc/c 1/scratch',
   hostname: 'web-0',
   hostsFile: '/p/hosts',
   hostnameFile: '/p/hostname',
@@ -35,6 +36,9 @@ t.test('the script parses and every caller word is quoted', async (t) => {
   t.match(s, 'chown mysql:mysql "$R"/run/mysqld');
   t.notMatch(s, 'chown mysql:mysql "$R"/plain');
   t.match(s, 'hostname web-0');
+  t.match(s, `mount -t overlay -o 'lowerdir=/usr,upperdir=/var/lib/dkc/c 1/scratch/usr.up,workdir=/var/lib/dkc/c 1/scratch/usr.wk' dkc-usr "$R"/usr`);
+  t.match(s, 'mount -o remount,bind,ro "$R"/etc\n', 'system dirs end read-only');
+  t.ok(s.indexOf('remount,bind,ro "$R"/usr') > s.indexOf(`mkdir -p "$R"'/data/x y'`), 'after the mount points were made');
   t.notMatch(s, 'remount,bind,ro "$R"\'/data/x y\'', 'writable mounts stay writable');
 });
 

@@ -19,11 +19,13 @@ export interface SetupMount {
 
 export interface SetupSpec {
   rootfs: string;
+  /** Private scratch dir (a tmpfs inside the container's mount namespace) for the overlays' upper layers. */
+  scratch: string;
   hostname: string;
   hostsFile: string;
   hostnameFile: string;
   resolvFile: string;
-  /** Host top-level directories to bind read-only, and symlinks to replicate (usr-merged /bin etc.). */
+  /** Host top-level directories to show read-only (besides /etc), and symlinks to replicate (usr-merged /bin). */
   systemDirs: { name: string; symlinkTo?: string }[];
   imageOps: RootfsOp[];
   mounts: SetupMount[];
@@ -50,11 +52,21 @@ export function buildSetupScript(s: SetupSpec): string {
   p('mount --make-rprivate /');
   p(`mount -t tmpfs -o mode=755 dkc-rootfs ${R}`);
   p(`hostname ${shq(s.hostname)}`);
-  for (const d of s.systemDirs) {
-    if (d.symlinkTo !== undefined) p(`ln -s ${shq(d.symlinkTo)} ${inRoot(`/${d.name}`)}`);
-    else p(`mkdir -p ${inRoot(`/${d.name}`)} && mount --bind -o ro ${shq(`/${d.name}`)} ${inRoot(`/${d.name}`)}`);
+  // System dirs are read-only overlays of the host's (upper layer on a private tmpfs): mount points for volumes
+  // can be created under them (e.g. /etc/config), then each is remounted read-only before the container starts.
+  p(`mkdir -p ${shq(s.scratch)} && mount -t tmpfs -o mode=700 dkc-scratch ${shq(s.scratch)}`);
+  const overlays: string[] = [];
+  for (const d of [...s.systemDirs, { name: 'etc' }]) {
+    if (d.symlinkTo !== undefined) {
+      p(`ln -s ${shq(d.symlinkTo)} ${inRoot(`/${d.name}`)}`);
+      continue;
+    }
+    const up = shq(`${s.scratch}/${d.name}.up`);
+    const wk = shq(`${s.scratch}/${d.name}.wk`);
+    p(`mkdir -p ${inRoot(`/${d.name}`)} ${up} ${wk}`);
+    p(`mount -t overlay -o ${shq(`lowerdir=/${d.name},upperdir=${s.scratch}/${d.name}.up,workdir=${s.scratch}/${d.name}.wk`)} dkc-${d.name} ${inRoot(`/${d.name}`)}`);
+    overlays.push(d.name);
   }
-  p(`mkdir -p ${inRoot('/etc')} && mount --bind -o ro /etc ${inRoot('/etc')}`);
   for (const [dir, mode] of [['/tmp', '1777'], ['/run', '755'], ['/var', '755']] as const) {
     p(`mkdir -p ${inRoot(dir)} && mount -t tmpfs -o mode=${mode},nosuid,nodev tmpfs ${inRoot(dir)}`);
   }
@@ -90,6 +102,7 @@ export function buildSetupScript(s: SetupSpec): string {
     if (m.readOnly) p(`mount -o remount,bind,ro ${target}`);
   }
   p(`mkdir -p ${inRoot(s.workingDir)} 2>/dev/null || true`);
+  for (const name of overlays) p(`mount -o remount,bind,ro ${inRoot(`/${name}`)}`);
   const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
   // env(1) would read a first word containing '=' as another assignment: run such commands through sh.
   const argv = s.argv[0]!.includes('=') ? ['/bin/sh', '-c', 'exec "$@"', 'sh', ...s.argv] : s.argv;
