@@ -161,8 +161,8 @@ export function buildDefinitions(roots: string[]): Definitions {
       return a.format === 'int32' || a.format === 'int64' ? { type: 'integer', format: a.format } : { type: 'number', format: a.format || 'double' };
     }
     if (t === 'boolean') return { type: 'boolean' };
-    if (t === 'Date') {
-      const name = a.format === 'date-time' && /eventTime|renewTime|acquireTime/.test(a.baseName) ? `${META}.MicroTime` : `${META}.Time`;
+    if (t === 'Date' || t === 'V1MicroTime') {
+      const name = t === 'Date' ? `${META}.Time` : `${META}.MicroTime`;
       need(name);
       return ref(name);
     }
