@@ -249,8 +249,11 @@ export class EmbeddedAdmission implements Admission {
         delete s.activeDeadlineSeconds;
         delete s.tolerations;
       }
-      if (!a.nodeName) delete b.nodeName;
-      delete a.nodeName;
+      // Binding sets nodeName once; after that it is compared like the rest (it cannot change).
+      if (!a.nodeName) {
+        delete a.nodeName;
+        delete b.nodeName;
+      }
       if (!isDeepStrictEqual(a, b))
         throw invalid('', 'Pod', name, [{ field: 'spec', type: 'Forbidden', detail: 'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)' }]);
       return;
