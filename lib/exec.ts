@@ -15,6 +15,11 @@ export interface RunOptions {
   nothrow?: boolean;
   /** Strings to mask in error messages (passwords on argv). */
   secrets?: readonly string[];
+  /**
+   * Own process group: a terminal's Ctrl-C reaches only the harness, which then stops this process in its own
+   * cleanup order (daemons such as tgtd must outlive the things that use them until those are torn down).
+   */
+  detached?: boolean;
 }
 
 export interface RunResult {
@@ -30,7 +35,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
   if (argv.length === 0) throw new HarnessError('INTERNAL', 'run() needs a command');
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] };
+    const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: opts.detached };
     const child = spawn(argv[0]!, argv.slice(1), spawnOpts);
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -47,6 +47,14 @@ export interface ClusterProfile {
   fieldValidation: boolean;
   /** Aggregated discovery (beta 1.27, GA 1.30): served only when the client asks for it. */
   aggregatedDiscovery: boolean;
+  /**
+   * Streaming lists (watch with sendInitialEvents, KEP-3157): 'absent' before 1.27 (the parameter is unknown and
+   * ignored), 'off' where the WatchList gate exists but is off by default (alpha 1.27-1.31; 1.33 turned the beta
+   * default off again), 'on' in 1.32 and from 1.34. Clients such as kubectl 1.35 fall back to LIST+WATCH on 'off'.
+   */
+  watchList: 'absent' | 'off' | 'on';
+  /** PVC protection holds a claim until its pod object is gone, whatever the pod's phase (kubernetes #67954, 1.12). */
+  pvcProtectionWaitsForPodDeletion: boolean;
 }
 
 function wire(version: string, release: string, minor: number, patch: number): K8sProfile {
@@ -87,6 +95,8 @@ function profile(minor: number, patch: number): ClusterProfile {
     lastPhaseTransitionTime: minor >= 29,
     fieldValidation: minor >= 25,
     aggregatedDiscovery: minor >= 27,
+    watchList: minor < 27 ? 'absent' : minor === 32 || minor >= 34 ? 'on' : 'off',
+    pvcProtectionWaitsForPodDeletion: minor >= 12,
   };
 }
 
@@ -104,6 +114,11 @@ export const CLUSTER_PROFILES: readonly ClusterProfile[] = [
 export const DEFAULT_VERSIONS = ['v1.20', 'v1.27', 'v1.32', 'v1.35'];
 
 export const emulatedLabel = (p: ClusterProfile) => `${p.version} (emulated)`;
+/**
+ * The gitVersion the emulated server and kubelets report: the release plus semver build metadata, the way
+ * distributions mark their builds (`v1.27.3+k3s1`). Clients parse it as the release; humans see it is emulated.
+ */
+export const emulatedGitVersion = (p: ClusterProfile) => `${p.release}+dkc.emulated`;
 
 /** `1.32`, `v1.32` or `v1.32.9` -> the profile; unknown versions name the known ones. */
 export function clusterProfile(spec: string): ClusterProfile {

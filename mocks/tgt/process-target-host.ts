@@ -143,7 +143,7 @@ export class StartedProcessTargetHost extends TgtHostBase implements StartedTarg
       argv,
       pid: 0,
       ctlPort,
-      exited: run(argv, { nothrow: true, timeoutMs: FOREVER_MS }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+      exited: run(argv, { nothrow: true, timeoutMs: FOREVER_MS, detached: true }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
     };
     d.exited = d.exited.then(async (r) => {
       d.result = r;

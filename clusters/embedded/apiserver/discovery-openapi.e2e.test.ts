@@ -190,7 +190,7 @@ if (picked.length < 3) {
 
           const ver = await kubectl(b, port, ['version', '-o', 'json']);
           t.equal(ver.exitCode, 0, ver.stderr);
-          t.match(JSON.parse(ver.stdout), { serverVersion: { gitVersion: p.release } });
+          t.match(JSON.parse(ver.stdout), { serverVersion: { gitVersion: `${p.release}+dkc.emulated` } });
 
           const res = await kubectl(b, port, ['api-resources']);
           t.equal(res.exitCode, 0, res.stderr);

@@ -4,7 +4,7 @@
  * clients that ask for it in Accept. Pure functions returning JSON-ready bodies.
  */
 import { createHash } from 'node:crypto';
-import type { ClusterProfile } from '../profiles.js';
+import { emulatedGitVersion, type ClusterProfile } from '../profiles.js';
 import { apiVersionOf, groupsOf, resourcesFor, type ResourceType } from './resources.js';
 
 export interface VersionInfo {
@@ -39,7 +39,7 @@ export function versionInfo(p: ClusterProfile): VersionInfo {
   return {
     major: m?.[1] ?? '1',
     minor: m?.[2] ?? String(p.minor),
-    gitVersion: p.release,
+    gitVersion: emulatedGitVersion(p),
     // Stable fake commit per release: 40 hex digits.
     gitCommit: createHash('sha1').update(p.release).digest('hex'),
     gitTreeState: 'clean',

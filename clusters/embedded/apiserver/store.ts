@@ -207,7 +207,8 @@ export class Store {
       if (!nsObj) throw notFound('', 'namespaces', ns);
       if (nsObj.metadata.deletionTimestamp)
         throw new ApiError(403, 'Forbidden', `${t.plural}${t.group ? '.' + t.group : ''} "${meta.name ?? meta.generateName ?? ''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
-          name: meta.name,
+          name: meta.name ?? meta.generateName ?? '',
+          ...(t.group ? { group: t.group } : {}),
           kind: t.plural,
           causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
         });
@@ -272,18 +273,25 @@ export class Store {
     if (cur.metadata.deletionGracePeriodSeconds !== undefined) meta.deletionGracePeriodSeconds = cur.metadata.deletionGracePeriodSeconds;
     else delete meta.deletionGracePeriodSeconds;
     delete meta.managedFields;
-    if (meta.generation === undefined && cur.metadata.generation !== undefined) meta.generation = cur.metadata.generation;
+    // Clients cannot set generation (rest.BeforeUpdate); only a spec change below bumps it.
+    if (cur.metadata.generation !== undefined) meta.generation = cur.metadata.generation;
+    else delete meta.generation;
+    // Copy a field from the stored object; an absent one stays absent so that no-op updates compare equal.
+    const keepField = (to: KObject, from: KObject, f: 'spec' | 'status') => {
+      if (from[f] === undefined) delete to[f];
+      else to[f] = clone(from[f]);
+    };
     if (opts.sub === 'status' || opts.sub === 'finalize') {
       // Status writes change only status (finalize: only spec.finalizers of a namespace).
       const keep = clone(cur);
-      if (opts.sub === 'status') keep.status = next.status;
+      if (opts.sub === 'status') keepField(keep, next, 'status');
       else keep.spec = { ...((keep.spec as object) ?? {}), finalizers: (next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [] };
       next = keep;
     } else if (hasStatus(t) && t.kind !== 'Namespace') {
-      next.status = clone(cur.status);
+      keepField(next, cur, 'status');
     } else if (t.kind === 'Namespace') {
-      next.status = clone(cur.status);
-      next.spec = clone(cur.spec);
+      keepField(next, cur, 'status');
+      keepField(next, cur, 'spec');
     }
     if (cur.metadata.deletionTimestamp) {
       const added = (next.metadata.finalizers ?? []).filter((f) => !(cur.metadata.finalizers ?? []).includes(f));
@@ -322,6 +330,8 @@ export class Store {
 
   private shouldDeleteNow(t: ResourceType, o: KObject): boolean {
     if (!o.metadata.deletionTimestamp || (o.metadata.finalizers ?? []).length) return false;
+    // A namespace also waits for its spec.finalizers (ShouldDeleteNamespaceDuringUpdate).
+    if (t.kind === 'Namespace' && ((o.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).length) return false;
     // A pod waits for its kubelet (which deletes it with grace 0) unless it never ran anywhere.
     if (t.kind === 'Pod' && (o.metadata.deletionGracePeriodSeconds ?? 0) > 0) return false;
     return true;
@@ -352,14 +362,13 @@ export class Store {
     void warnings;
     const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);
     let finalizers = [...(next.metadata.finalizers ?? [])];
-    const hadOrphan = finalizers.includes('orphan');
     if (policy === 'Orphan' || (policy === undefined && !cur.metadata.deletionTimestamp && this.defaultPropagation(t) === 'Orphan' && this.hasDependents(cur))) {
       if (!finalizers.includes('orphan')) finalizers.push('orphan');
       finalizers = finalizers.filter((f) => f !== 'foregroundDeletion');
     } else if (policy === 'Foreground') {
       if (!finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
       finalizers = finalizers.filter((f) => f !== 'orphan');
-    } else if (policy === 'Background' && hadOrphan) finalizers = finalizers.filter((f) => f !== 'orphan');
+    } else if (policy === 'Background') finalizers = finalizers.filter((f) => f !== 'orphan' && f !== 'foregroundDeletion');
     if (t.kind === 'Namespace' && !cur.metadata.deletionTimestamp) {
       // The namespace lifecycle: Terminating until the namespace controller has emptied it and finalized.
       next.status = { ...((next.status as object) ?? {}), phase: 'Terminating' };
@@ -419,11 +428,13 @@ export class Store {
    * Watch `key` (optionally one namespace). `fromRv` undefined or "0": ADDED for every current object first, then
    * changes; a number: every change after it, or 410 Gone when history no longer reaches back that far.
    */
-  watch(key: string, ns: string | undefined, fromRv: string | undefined, fn: (ev: WatchEvent) => void): { stop(): void; resourceVersion: string } {
+  watch(key: string, ns: string | undefined, fromRv: string | undefined, fn: (ev: WatchEvent) => void, opts: { initialEventsEnd?: boolean } = {}): { stop(): void; resourceVersion: string } {
     const t = this.type(key);
     const w: Watcher = { key, namespace: t.namespaced ? ns : undefined, fn, queue: [], scheduled: false, stopped: false };
     if (fromRv === undefined || fromRv === '' || fromRv === '0') {
       for (const o of this.list(key, w.namespace).items) w.queue.push({ type: 'ADDED', object: o });
+      // Streaming lists end the initial state with a bookmark annotated k8s.io/initial-events-end.
+      if (opts.initialEventsEnd) w.queue.push({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(this.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } } });
     } else {
       const from = Number(fromRv);
       if (!Number.isInteger(from) || from < 0) throw badRequest(`invalid resource version "${fromRv}"`);

@@ -90,8 +90,7 @@ export class PVCProtectionController implements Controller {
     const { namespace, name } = splitKey(key);
     const pvc = store.get('core/persistentvolumeclaims', namespace, name);
     if (!pvc?.metadata.deletionTimestamp || !pvc.metadata.finalizers?.includes(PVC_PROTECTION)) return;
-    // Flag wanted in profiles.ts: pvcProtectionWaitsForPodDeletion (1.12+); profile.minor meanwhile.
-    const waitForDeletion = this.ctx.profile.minor >= 12;
+    const waitForDeletion = this.ctx.profile.pvcProtectionWaitsForPodDeletion;
     if (store.list('core/pods', namespace).items.some((p) => podUsesClaim(p, pvc, waitForDeletion))) return;
     store.mutate('core/persistentvolumeclaims', namespace, name, (o) => o.metadata.uid === pvc.metadata.uid && removeFinalizer(o, PVC_PROTECTION));
   }
