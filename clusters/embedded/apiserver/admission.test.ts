@@ -262,6 +262,14 @@ t.test('statefulsets', async (t) => {
     errOf(() => store.update('apps/statefulsets', bad)).message,
     "StatefulSet.apps \"web\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
   );
+  // Containers may mount the claim templates' volumes; a mount of anything else is refused.
+  const mounting = (name: string, vol: string) =>
+    sts(name, {
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      template: { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.25', volumeMounts: [{ name: vol, mountPath: '/d' }] }] } },
+    });
+  t.ok(store.create('apps/statefulsets', mounting('claims', 'data')).object.metadata.uid, 'a mount of a claim template is valid');
+  t.match(errOf(() => store.create('apps/statefulsets', mounting('nowhere', 'nope'))).message, 'spec.template.spec.containers[0].volumeMounts[0].name: Not found: "nope"');
   let e = errOf(() => store.create('apps/statefulsets', sts('mis', { selector: { matchLabels: { app: 'b' } } })));
   t.equal(e.message, 'StatefulSet.apps "mis" is invalid: spec.template.metadata.labels: Invalid value: {"app":"a"}: `selector` does not match template `labels`');
   e = errOf(() => store.create('apps/statefulsets', sts('nosel', { selector: undefined, serviceName: '' })));

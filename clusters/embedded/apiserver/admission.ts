@@ -514,7 +514,11 @@ export class EmbeddedAdmission implements Admission {
     if (typeof spec.replicas === 'number' && spec.replicas < 0) errs.push({ field: 'spec.replicas', type: 'Invalid value', value: spec.replicas, detail: 'must be greater than or equal to 0' });
     if (obj(obj(spec.template).spec).restartPolicy !== 'Always')
       errs.push({ field: 'spec.template.spec.restartPolicy', type: 'Unsupported value', value: obj(obj(spec.template).spec).restartPolicy, detail: 'supported values: "Always"' });
-    errs.push(...this.podSpecErrors(obj(obj(spec.template).spec), 'spec.template.spec'));
+    // Upstream leaves the template's volumes unchecked because the claim templates add volumes the pods will have
+    // (the TODO in ValidatePodTemplateSpecForStatefulSet): check the union, so mounts of claims are valid.
+    const tplSpec = obj(obj(spec.template).spec);
+    const claimVolumes = arr(spec.volumeClaimTemplates).map((c) => ({ name: obj(obj(c).metadata).name }));
+    errs.push(...this.podSpecErrors({ ...tplSpec, volumes: [...arr(tplSpec.volumes), ...claimVolumes] }, 'spec.template.spec'));
     if (op === 'update' && old) {
       const mutable = this.statefulSetMutable();
       const strip = (s: Obj) => Object.fromEntries(Object.entries(s).filter(([k]) => !mutable.includes(k)));

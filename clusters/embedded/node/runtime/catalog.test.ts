@@ -7,6 +7,10 @@ t.test('matches by repository name with any registry, tag or digest', async (t) 
   for (const ref of ['busybox', 'busybox:1.36', 'docker.io/library/busybox:1.36.1@sha256:0123', 'localhost:5000/busybox', 'registry.k8s.io/e2e-test-images/busybox:1.29-4']) {
     t.equal(resolveImage(ref).name, 'busybox', ref);
   }
+  for (const ref of ['registry.k8s.io/debian-base:v2.0.0', 'registry.k8s.io/build-image/debian-base:bookworm-v1.0.2']) {
+    t.equal(resolveImage(ref).name, 'debian-base', `${ref}: the recycler image`);
+    t.same(resolveImage(ref).prepare({ busyboxBin: '/x/bb' }), [{ kind: 'bind', hostPath: '/x/bb', containerPath: '/usr/local/bin', readOnly: true }], 'served by the busybox applets');
+  }
   t.same(parseImageRef('localhost:5000/x/busybox:1.2@sha256:ff'), { repository: 'localhost:5000/x/busybox', name: 'busybox', tag: '1.2', digest: 'sha256:ff' });
   t.same(parseImageRef('localhost:5000/busybox'), { repository: 'localhost:5000/busybox', name: 'busybox', tag: undefined, digest: undefined });
 });
@@ -16,7 +20,7 @@ t.test('unknown images fail like ErrImagePull', async (t) => {
     const err = t.throws(() => resolveImage(ref)) as ImagePullError;
     t.ok(err instanceof ImagePullError, ref);
     t.equal(err.reason, 'ErrImagePull');
-    t.equal(err.message, `failed to pull image "${ref}": image not in the embedded catalog (known: mariadb, mysql, busybox)`);
+    t.equal(err.message, `failed to pull image "${ref}": image not in the embedded catalog (known: mariadb, mysql, busybox, debian-base)`);
   }
 });
 
