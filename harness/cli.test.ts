@@ -75,3 +75,33 @@ t.test('dkc mock-datera runs in the foreground, prints URLs and credentials, and
   t.match(err, /clean: everything this command made is gone/);
   t.notOk(stateDir && existsSync(stateDir), 'temporary state dir removed');
 });
+
+t.test('cluster up/down: bad input is refused before anything is made; down with nothing recorded is a no-op', async (t) => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-cli-state-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  process.env.DKC_STATE_DIR = dir;
+  t.teardown(() => delete process.env.DKC_STATE_DIR);
+  const a = await capture(['cluster', 'up', '--provider', 'kind']);
+  t.equal(a.code, 2);
+  t.match(a.err, /only the embedded provider/);
+  const b = await capture(['cluster', 'up', '--k8s', '1.99']);
+  t.equal(b.code, 2);
+  t.match(b.err, /no embedded profile for Kubernetes '1\.99'; known: v1\.6/);
+  const c = await capture(['cluster', 'up', '--nodes', '12']);
+  t.equal(c.code, 2);
+  t.match(c.err, /--nodes 12: give 1 to 8 nodes/);
+  const d = await capture(['cluster', 'up', '--backend', 'not a url']);
+  t.equal(d.code, 2);
+  t.match(d.err, /--backend 'not a url' is neither 'mock' nor a Datera API address/);
+  const e = await capture(['cluster', 'up', '--driver', join(dir, 'missing')]);
+  t.equal(e.code, 2);
+  t.match(e.err, /--driver .*no such file/);
+  const f = await capture(['cluster', 'down', '--name', 'nothing-here']);
+  t.equal(f.code, 0);
+  t.match(f.err, /no cluster named nothing-here is recorded/);
+  const g = await capture(['cluster', 'down', '--all']);
+  t.equal(g.code, 0);
+});

@@ -96,6 +96,33 @@ export function buildProgram(): Command {
       process.exitCode = (await runSmoke()) ? 0 : 1;
     });
 
+  const cluster = program.command('cluster').description('Bring a test cluster up or down (the embedded provider: control plane and nodes on this host)');
+  cluster
+    .command('up')
+    .description('Start a cluster ready to test and print one "ready key=value ..." line; stays in the foreground (Ctrl-C removes everything) unless --detach')
+    .addOption(new Option('--provider <name>', 'cluster provider').choices(['embedded', 'kind', 'existing']).default('embedded'))
+    .option('--k8s <version>', 'emulated Kubernetes version (v1.6, v1.10, v1.20, v1.27, v1.32, v1.35)', 'v1.32')
+    .option('--nodes <n>', 'worker nodes', positiveNumber, 2)
+    .option('--kubeconfig <path>', 'also write the kubeconfig here')
+    .option('--backend <mock|url>', "'mock' starts the mock Datera API with real tgt targets; or a Datera API host:port (credentials from DATERA_USER/DATERA_PASSWORD)", 'mock')
+    .option('--driver <path>', 'FlexVolume driver executable installed as datera~iscsi/iscsi on every node (default: the reference driver)')
+    .option('--name <name>', 'cluster name, for dkc cluster down', 'dkc')
+    .option('--no-provisioner', 'do not run the dynamic provisioner')
+    .option('--detach', 'run in the background; stop it with dkc cluster down')
+    .action(async (o: { provider: string; k8s: string; nodes: number; kubeconfig?: string; backend: string; driver?: string; name: string; provisioner: boolean; detach?: boolean }) => {
+      const { clusterUp } = await import('./cluster-command.js');
+      process.exitCode = await clusterUp(o);
+    });
+  cluster
+    .command('down')
+    .description('Stop a detached cluster and remove every process, mount, loop device, namespace and file it made')
+    .option('--name <name>', 'cluster name', 'dkc')
+    .option('--all', 'every recorded cluster')
+    .action(async (o: { name: string; all?: boolean }) => {
+      const { clusterDown } = await import('./cluster-command.js');
+      process.exitCode = await clusterDown(o);
+    });
+
   program
     .command('flex-sanity')
     .description('Run a FlexVolume driver the way each emulated kubelet version calls it (lifecycle, idempotency, bad args, leaks); TAP on stdout')

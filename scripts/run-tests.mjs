@@ -14,7 +14,15 @@ function leaks() {
     const [, pid, stat, args] = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line) ?? [];
     if (!pid || stat.startsWith('Z')) continue;
     if (/^tgtd -f -C \d+ --iscsi portal=127\./.test(args) || /qemu-storage-daemon .*dkc/.test(args)) found.push(`process ${pid}: ${args}`);
+    // Embedded clusters: the provisioner, and container processes (mariadbd, busybox) rooted in a dkc- work dir.
+    else if (/drivers\/provisioner\/main\.js/.test(args) || /\/dkc-[^/\s]+\//.test(args)) found.push(`process ${pid}: ${args}`);
   }
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (const line of (netns.stdout ?? '').split('\n')) if (/^dkc-/.test(line)) found.push(`network namespace ${line.split(' ')[0]}`);
+  const mounts = spawnSync('cat', ['/proc/self/mounts'], { encoding: 'utf8' });
+  for (const line of (mounts.stdout ?? '').split('\n')) if (/ \S*\/dkc-\S* /.test(line)) found.push(`mount ${line.split(' ')[1]}`);
+  const loops = spawnSync('losetup', ['-l', '-n', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' });
+  for (const line of (loops.stdout ?? '').split('\n')) if (/\/dkc-/.test(line)) found.push(`loop device ${line.trim()}`);
   const docker = spawnSync('docker', ['ps', '-a', '--format', '{{.Names}}', '--filter', 'label=dkc.owner=datera-k8s-conformance'], { encoding: 'utf8' });
   if (docker.status === 0) for (const n of docker.stdout.split('\n').filter(Boolean)) found.push(`container ${n}`);
   const nets = spawnSync('docker', ['network', 'ls', '--format', '{{.Name}}', '--filter', 'label=dkc.owner=datera-k8s-conformance'], { encoding: 'utf8' });
@@ -49,7 +57,7 @@ child.on('close', (code, signal) => {
     for (const l of leaked) console.log(`#   ${l}`);
     failed++;
   } else {
-    console.log('ok - leak check: no processes, containers, networks or temp dirs left behind');
+    console.log('ok - leak check: no processes, containers, networks, namespaces, mounts, loop devices or temp dirs left behind');
     counts.pass++;
   }
   console.log(`tests: ${counts.pass} passed, ${failed} failed, ${counts.skip + counts.todo} skipped`);

@@ -1,0 +1,228 @@
+/**
+ * `dkc cluster up` and `dkc cluster down`. `up` starts a cluster, prints one `ready key=value ...` line and stays in
+ * the foreground until SIGINT/SIGTERM, then removes everything it made. With --detach it runs itself in the
+ * background (log and state under the state dir), prints the same ready line and returns; `down` stops such a
+ * cluster (SIGTERM, then a sweep of whatever a killed process left: namespaces, mounts, processes, files).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { HarnessError } from '../lib/errors.js';
+import { run } from '../lib/exec.js';
+import { readMounts, under } from '../lib/mounts.js';
+import { sleep } from '../lib/wait.js';
+import { clusterProfile } from '../clusters/embedded/profiles.js';
+import { EmbeddedCluster } from '../clusters/embedded/cluster.js';
+import { sweepNetworks } from '../clusters/embedded/node/runtime/network.js';
+
+export interface ClusterUpOptions {
+  provider: string;
+  k8s: string;
+  nodes: number;
+  kubeconfig?: string;
+  backend: string;
+  driver?: string;
+  name: string;
+  detach?: boolean;
+  provisioner: boolean;
+}
+
+interface StateRecord {
+  name: string;
+  pid: number;
+  id: string;
+  workDir: string;
+  kubeconfig: string;
+}
+
+/** Where detached clusters are recorded (root-owned runtime dir; DKC_STATE_DIR overrides for tests). */
+export const stateDir = () => process.env.DKC_STATE_DIR ?? '/run/dkc/clusters';
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/** `{server, user, password}` of the cluster's Datera backend, readable by root only. */
+export const credentialsPath = (c: EmbeddedCluster) => join(c.workDir, 'datera-credentials.json');
+
+export function readyLine(c: EmbeddedCluster, name: string): string {
+  const b = c.backend;
+  const fields: [string, string][] = [
+    ['name', name],
+    ['provider', 'embedded'],
+    ['version', c.version.replace(' (emulated)', '-emulated')],
+    ['kubeconfig', c.kubeconfigPath],
+    ['api', c.server.url],
+    ['nodes', c.nodes().map((n) => n.name).join(',')],
+  ];
+  // The Datera credentials never go to stdout (CI logs keep it): they are in a 0600 file beside the kubeconfig.
+  if (b) fields.push(['datera', b.server], ['credentials', credentialsPath(c)], ['portals', b.portals.join(',')]);
+  return `ready ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+}
+
+export function validateUp(o: ClusterUpOptions): void {
+  if (o.provider !== 'embedded')
+    throw new HarnessError('BAD_INPUT', `--provider ${o.provider}: only the embedded provider can be brought up with 'dkc cluster up' (kind clusters are made per run by 'dkc run --cluster kind'; an existing cluster needs no bring-up)`);
+  if (!NAME.test(o.name)) throw new HarnessError('BAD_INPUT', `--name '${o.name}' must be a DNS label of at most 32 characters`);
+  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 8) throw new HarnessError('BAD_INPUT', `--nodes ${o.nodes}: give 1 to 8 nodes`);
+  if (o.backend !== 'mock' && !/^(https?:\/\/)?[^\s/:]+(:\d+)?\/?$/.test(o.backend)) throw new HarnessError('BAD_INPUT', `--backend '${o.backend}' is neither 'mock' nor a Datera API address (host:port or http(s)://host:port)`);
+  if (o.driver && !existsSync(o.driver)) throw new HarnessError('BAD_INPUT', `--driver ${o.driver}: no such file (give the FlexVolume driver executable)`);
+  clusterProfile(o.k8s);
+}
+
+function backendOf(o: ClusterUpOptions) {
+  if (o.backend === 'mock') return 'mock' as const;
+  const user = process.env.DATERA_USER;
+  const password = process.env.DATERA_PASSWORD;
+  if (!user || !password) throw new HarnessError('BAD_INPUT', '--backend URL needs DATERA_USER and DATERA_PASSWORD in the environment (kept out of ps and logs)');
+  const url = /^https?:\/\//.test(o.backend) ? o.backend.replace(/\/$/, '') : `http://${o.backend}`;
+  const server = new URL(url).host;
+  return { url, server, user, password, portals: [] };
+}
+
+export async function clusterUp(o: ClusterUpOptions): Promise<number> {
+  validateUp(o);
+  if (o.detach) return detach(o);
+  const existing = await readState(o.name);
+  if (existing && alive(existing.pid)) throw new HarnessError('BAD_INPUT', `a cluster named ${o.name} is already up (pid ${existing.pid}); run 'dkc cluster down --name ${o.name}' first or pick another --name`);
+  let interrupted = false;
+  const early = () => {
+    interrupted = true;
+    console.error('interrupted: finishing the current step, then removing everything');
+  };
+  process.on('SIGINT', early);
+  process.on('SIGTERM', early);
+  const profile = clusterProfile(o.k8s);
+  console.error(`starting embedded cluster ${o.name}: Kubernetes ${profile.release} (emulated), ${o.nodes} node(s)`);
+  const t0 = performance.now();
+  let cluster: EmbeddedCluster;
+  try {
+    cluster = await EmbeddedCluster.start({
+      profile,
+      nodes: o.nodes,
+      ...(o.kubeconfig ? { kubeconfigPath: resolve(o.kubeconfig) } : {}),
+      backend: backendOf(o),
+      ...(o.driver ? { driver: resolve(o.driver) } : {}),
+      provisioner: o.provisioner,
+    });
+  } finally {
+    process.off('SIGINT', early);
+    process.off('SIGTERM', early);
+  }
+  const record: StateRecord = { name: o.name, pid: process.pid, id: cluster.id, workDir: cluster.workDir, kubeconfig: cluster.kubeconfigPath };
+  await mkdir(stateDir(), { recursive: true });
+  await writeFile(join(stateDir(), `${o.name}.json`), JSON.stringify(record));
+  const finish = async () => {
+    const left = await cluster.stop();
+    await rm(join(stateDir(), `${o.name}.json`), { force: true });
+    if (left.length) throw new HarnessError('INTERNAL', `cleanup left: ${left.join('; ')}`);
+  };
+  if (interrupted) {
+    await finish();
+    return 130;
+  }
+  console.error(`cluster ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; Ctrl-C removes it`);
+  if (cluster.backend) {
+    const { server, user, password } = cluster.backend;
+    await writeFile(credentialsPath(cluster), JSON.stringify({ server, user, password }) + '\n', { mode: 0o600 });
+  }
+  console.log(readyLine(cluster, o.name));
+  const { onShutdown } = await import('./shutdown.js');
+  await onShutdown(finish);
+  return 0;
+}
+
+async function detach(o: ClusterUpOptions): Promise<number> {
+  await mkdir(stateDir(), { recursive: true });
+  const log = join(stateDir(), `${o.name}.log`);
+  const fd = openSync(log, 'w');
+  const argv = process.argv.slice(1).filter((a) => a !== '--detach');
+  const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  child.unref();
+  for (let i = 0; i < 600; i++) {
+    await sleep(250);
+    const text = await readFile(log, 'utf8').catch(() => '');
+    const line = text.split('\n').find((l) => l.startsWith('ready '));
+    if (line) {
+      console.log(line);
+      return 0;
+    }
+    if (child.exitCode !== null || !alive(child.pid!)) {
+      console.error(text.trim());
+      throw new HarnessError('COMMAND_FAILED', `the cluster failed to start; its log is ${log}`);
+    }
+  }
+  throw new HarnessError('TIMEOUT', `the cluster did not become ready in 150 s; its log is ${log} (run 'dkc cluster down --name ${o.name}')`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readState(name: string): Promise<StateRecord | undefined> {
+  const text = await readFile(join(stateDir(), `${name}.json`), 'utf8').catch(() => undefined);
+  return text ? (JSON.parse(text) as StateRecord) : undefined;
+}
+
+/** Stop a detached cluster (or sweep what a killed one left). `all` takes every recorded cluster. */
+export async function clusterDown(o: { name?: string; all?: boolean }): Promise<number> {
+  const names = o.all ? (await readdir(stateDir()).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [o.name ?? 'dkc'];
+  let failed = false;
+  for (const name of names) {
+    const st = await readState(name);
+    if (!st) {
+      if (!o.all) console.error(`no cluster named ${name} is recorded in ${stateDir()}; nothing to do`);
+      continue;
+    }
+    if (alive(st.pid)) {
+      process.kill(st.pid, 'SIGTERM');
+      for (let i = 0; i < 240 && alive(st.pid); i++) await sleep(250);
+      if (alive(st.pid)) {
+        console.error(`cluster ${name} (pid ${st.pid}) did not stop in 60 s; killing it and sweeping`);
+        process.kill(st.pid, 'SIGKILL');
+      }
+    }
+    const left = await sweep(st);
+    if (left.length) {
+      failed = true;
+      console.error(`cluster ${name}: could not remove ${left.join('; ')}`);
+    } else console.error(`cluster ${name} is down; nothing of it is left`);
+    await rm(join(stateDir(), `${name}.json`), { force: true });
+    await rm(join(stateDir(), `${name}.log`), { force: true });
+  }
+  return failed ? 1 : 0;
+}
+
+/** What a process killed with SIGKILL leaves: its processes, mounts under the work dir, namespaces, the dir. */
+async function sweep(st: StateRecord): Promise<string[]> {
+  const left: string[] = [];
+  if (!st.workDir || !/dkc-/.test(st.workDir)) return [`refusing to sweep unexpected work dir ${st.workDir}`];
+  // Processes that belong to the cluster: anything with the work dir on its command line (drivers' daemons, tgtd state).
+  const ps = await run(['ps', '-eo', 'pid=,args='], { nothrow: true });
+  for (const line of ps.stdout.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m && m[2]!.includes(st.workDir) && Number(m[1]) !== process.pid) {
+      try {
+        process.kill(Number(m[1]), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+  for (const m of (await readMounts()).filter((x) => under(x.target, st.workDir)).reverse()) await run(['umount', '-l', m.target], { nothrow: true });
+  const loops = await run(['losetup', '-J', '-l'], { nothrow: true });
+  try {
+    for (const d of (JSON.parse(loops.stdout || '{"loopdevices":[]}') as { loopdevices: { name: string; 'back-file': string | null }[] }).loopdevices)
+      if (d['back-file']?.includes(st.workDir)) await run(['losetup', '-d', d.name], { nothrow: true });
+  } catch {
+    // no loop devices
+  }
+  left.push(...(await sweepNetworks(st.id)));
+  await rm(st.workDir, { recursive: true, force: true }).catch((e: Error) => left.push(`${st.workDir}: ${e.message}`));
+  return left;
+}
