@@ -215,6 +215,7 @@ export class ApiServer {
       if (method === 'DELETE') {
         if (!r.rt.verbs.includes('deletecollection')) throw methodNotAllowed('the server does not allow this method on the requested resource');
         const opts = await this.deleteOptions(req, q);
+        if (dryRun) opts.dryRun = ['All'];
         const list = store.list(key, r.namespace, { labelSelector: parseLabelSelector(q.get('labelSelector')), fieldSelector: parseFieldSelector(q.get('fieldSelector')) });
         const items: KObject[] = [];
         for (const o of list.items) {
@@ -237,11 +238,12 @@ export class ApiServer {
       if (r.sub === 'binding') {
         const node = body.target?.name;
         if (!node) throw badRequest('Binding target name is required');
-        store.mutate(key, r.namespace, name, (p) => {
+        const bound = store.mutate(key, r.namespace, name, (p) => {
           const spec = p.spec as { nodeName?: string };
           if (spec.nodeName) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${spec.nodeName}"`);
           spec.nodeName = node;
         });
+        if (!bound) throw notFound(r.rt.group, r.rt.plural, name);
         return this.json(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
       }
       store.delete(key, r.namespace, name, body.deleteOptions ?? {}, r.rt);
@@ -388,16 +390,14 @@ export class ApiServer {
     const num = (k: string) => (q.get(k) === null ? undefined : Number(q.get(k)));
     const abort = new AbortController();
     req.on('close', () => abort.abort());
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
-    try {
-      await this.o.parts.logs(
-        { pod, container, follow: q.get('follow') === 'true', previous: q.get('previous') === 'true', timestamps: q.get('timestamps') === 'true', tailLines: num('tailLines'), sinceSeconds: num('sinceSeconds'), limitBytes: num('limitBytes') },
-        res,
-        abort.signal,
-      );
-    } finally {
-      if (!res.writableEnded) res.end();
-    }
+    // Headers go out with the first line, so a node-side failure before any output is still an error Status.
+    res.setHeader('Content-Type', 'text/plain');
+    await this.o.parts.logs(
+      { pod, container, follow: q.get('follow') === 'true', previous: q.get('previous') === 'true', timestamps: q.get('timestamps') === 'true', tailLines: num('tailLines'), sinceSeconds: num('sinceSeconds'), limitBytes: num('limitBytes') },
+      res,
+      abort.signal,
+    );
+    if (!res.writableEnded) res.end();
   }
 
   private containerOf(pod: KObject, wanted: string | null): string {
@@ -444,7 +444,9 @@ export class ApiServer {
   }
 
   private fieldValidation(q: URLSearchParams, rt: ResourceType, body: unknown): string[] {
-    const mode = q.get('fieldValidation') ?? (this.o.profile.fieldValidation ? 'Warn' : 'Ignore');
+    // Before 1.25 the parameter does not exist: the server ignores it (and the OpenAPI does not offer it).
+    if (!this.o.profile.fieldValidation) return [];
+    const mode = q.get('fieldValidation') ?? 'Warn';
     if (!['Strict', 'Warn', 'Ignore'].includes(mode)) throw badRequest(`fieldValidation parameter unsupported: ${mode}. Allowed values are Strict, Warn and Ignore`);
     if (mode === 'Ignore' || !this.o.parts.checkFields) return [];
     const found = this.o.parts.checkFields(rt.kind, apiVersionOf(rt), body);
@@ -479,10 +481,11 @@ export class ApiServer {
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
+        if (size > 3 * 1024 * 1024) return; // refused already: drain the rest so the client reads the 413
         size += c.length;
         if (size > 3 * 1024 * 1024) {
+          chunks.length = 0;
           reject(new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'));
-          req.destroy();
         } else chunks.push(c);
       });
       req.on('end', () => resolve(Buffer.concat(chunks)));
