@@ -72,17 +72,21 @@ export class WorkQueue {
       } catch (err) {
         const n = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, n);
-        this.onError(key, err);
         this.requeueAfter(key, Math.min(10_000, 200 * 2 ** (n - 1)));
+        try {
+          this.onError(key, err);
+        } catch {
+          // A failing logger must not wedge the queue (running would stay true forever).
+        }
       }
     }
     this.running = false;
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  /** Resolves when nothing is queued or running (tests). */
+  /** Resolves when nothing is queued or running (tests); at once for a stopped queue once its handler returned. */
   idle(): Promise<void> {
-    if (!this.running && !this.order.length) return Promise.resolve();
+    if (!this.running && (!this.order.length || this.stopped)) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -90,6 +94,9 @@ export class WorkQueue {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.order.length = 0;
+    this.pending.clear();
+    if (!this.running) for (const w of this.idleWaiters.splice(0)) w();
   }
 }
 
@@ -133,7 +140,9 @@ export class EventRecorder {
 
   /**
    * Record an event about `obj` (or an InvolvedObject). Cluster-scoped objects get their events in `default`, as
-   * client-go's recorder does. A repeat of the same reason and message bumps count and lastTimestamp.
+   * client-go's recorder does. A repeat (client-go's getEventKey: same source, involved object, type, reason and
+   * message) bumps count and lastTimestamp. Not emulated: the aggregation of >10 similar events with different
+   * messages and the spam filter.
    */
   record(obj: KObject | InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string, source: { component: string; host?: string }): void {
     const inv = 'metadata' in obj ? involved(obj) : obj;
@@ -143,8 +152,20 @@ export class EventRecorder {
       const same = this.store
         .list('core/events', ns)
         .items.find((e) => {
-          const ev = e as KObject & { involvedObject?: InvolvedObject; reason?: string; message?: string; source?: { component?: string } };
-          return ev.involvedObject?.uid === inv.uid && ev.involvedObject?.name === inv.name && ev.reason === reason && ev.message === message && ev.source?.component === source.component;
+          const ev = e as KObject & { involvedObject?: InvolvedObject; reason?: string; message?: string; type?: string; source?: { component?: string; host?: string } };
+          const o = ev.involvedObject;
+          return (
+            o?.kind === inv.kind &&
+            o.name === inv.name &&
+            o.uid === inv.uid &&
+            o.apiVersion === inv.apiVersion &&
+            o.fieldPath === inv.fieldPath &&
+            ev.type === type &&
+            ev.reason === reason &&
+            ev.message === message &&
+            ev.source?.component === source.component &&
+            ev.source?.host === source.host
+          );
         });
       if (same) {
         this.store.mutate('core/events', ns, same.metadata.name!, (e) => {
