@@ -109,10 +109,11 @@ export function requirementsOf(sel: LabelSelectorObject): Requirement[] {
 
 export const selectorMatches = (sel: LabelSelectorObject | undefined | null, labels: Labels) => (sel ? matchRequirements(requirementsOf(sel), labels) : false);
 
-/** The string form kubectl and client-go print (`app=mysql,tier in (db)`). */
+/** The string form kubectl and client-go print (`app=mysql,tier in (db)`): LabelSelectorAsSelector sorts by key and values. */
 export function selectorString(sel: LabelSelectorObject): string {
   return requirementsOf(sel)
-    .map((r) => (r.op === '=' || r.op === '!=' ? `${r.key}${r.op}${r.value}` : r.op === 'in' || r.op === 'notin' ? `${r.key} ${r.op} (${r.values.join(',')})` : r.op === '!' ? `!${r.key}` : r.key))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((r) => (r.op === '=' || r.op === '!=' ? `${r.key}${r.op}${r.value}` : r.op === 'in' || r.op === 'notin' ? `${r.key} ${r.op} (${[...r.values].sort().join(',')})` : r.op === '!' ? `!${r.key}` : r.key))
     .join(',');
 }
 
@@ -150,6 +151,9 @@ export function fieldValue(kind: string, obj: Record<string, unknown>, field: st
   };
   if (!(allowed[kind] ?? []).includes(field)) throw badRequest(`"${field}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
   if (kind === 'Event' && field === 'source') return get('source.component');
+  // Go bools and ints print their zero value when unset (fmt.Sprint(node.Spec.Unschedulable)).
+  if (kind === 'Node' && field === 'spec.unschedulable') return String(get(field) === 'true');
+  if (kind === 'StatefulSet' && field === 'status.replicas') return get(field) || '0';
   return get(field);
 }
 

@@ -64,20 +64,40 @@ export const methodNotAllowed = (message: string) => new ApiError(405, 'MethodNo
 
 export const gone = (message: string) => new ApiError(410, 'Expired', message);
 
+/** NewForbidden: no resource gives `forbidden: why`, no name `<resource> is forbidden: why`. */
 export const forbidden = (group: string, plural: string, name: string, why: string) =>
-  new ApiError(403, 'Forbidden', `${qualified(group, plural)} "${name}" is forbidden: ${why}`, { name, ...(group ? { group } : {}), kind: plural });
+  new ApiError(403, 'Forbidden', !plural ? `forbidden: ${why}` : name ? `${qualified(group, plural)} "${name}" is forbidden: ${why}` : `${qualified(group, plural)} is forbidden: ${why}`, {
+    name,
+    ...(group ? { group } : {}),
+    kind: plural,
+  });
+
+/** field.ErrorType values (the causes' reason) by their String() form (the text in messages). */
+const CAUSE_TYPES: Record<string, string> = {
+  'Not found': 'FieldValueNotFound',
+  'Required value': 'FieldValueRequired',
+  'Duplicate value': 'FieldValueDuplicate',
+  'Invalid value': 'FieldValueInvalid',
+  'Unsupported value': 'FieldValueNotSupported',
+  Forbidden: 'FieldValueForbidden',
+  'Too long': 'FieldValueTooLong',
+  'Too many': 'FieldValueTooMany',
+  'Internal error': 'InternalError',
+};
 
 /** 422 with one cause per field error, message as apimachinery's NewInvalid formats it. */
 export function invalid(group: string, kind: string, name: string, causes: { field: string; type: string; detail: string; value?: unknown }[]): ApiError {
-  const text = (c: (typeof causes)[number]) => {
-    const v = c.value === undefined ? '' : `: ${JSON.stringify(c.value)}`;
-    return `${c.field}: ${c.type}${v}${c.detail ? `: ${c.detail}` : ''}`;
+  // field.Error.ErrorBody: the value is shown except for Required, Forbidden, Too long and Internal errors.
+  const body = (c: (typeof causes)[number]) => {
+    const hide = c.value === undefined || ['Required value', 'Forbidden', 'Too long', 'Internal error'].includes(c.type);
+    return `${c.type}${hide ? '' : `: ${JSON.stringify(c.value)}`}${c.detail ? `: ${c.detail}` : ''}`;
   };
+  const text = (c: (typeof causes)[number]) => `${c.field}: ${body(c)}`;
   const list = causes.length === 1 ? text(causes[0]!) : `[${causes.map(text).join(', ')}]`;
   return new ApiError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${list}`, {
     name,
     ...(group ? { group } : {}),
     kind,
-    causes: causes.map((c) => ({ reason: `Field${c.type.replace(/ /g, '')}`, message: `${c.type}${c.detail ? `: ${c.detail}` : ''}`, field: c.field })),
+    causes: causes.map((c) => ({ reason: CAUSE_TYPES[c.type] ?? `Field${c.type.replace(/ /g, '')}`, message: body(c), field: c.field })),
   });
 }

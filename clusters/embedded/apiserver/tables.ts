@@ -163,6 +163,9 @@ function podRow(pod: Obj, now: Date, minor: number): Omit<TableRow, 'object'> {
   for (const c of conditions) if (c.type === 'PodScheduled' && c.reason === 'SchedulingGated') reason = 'SchedulingGated';
   const initSpecs = arr(spec.initContainers).map(obj);
   const sidecar = (name: string) => initSpecs.find((c) => c.name === name)?.restartPolicy === 'Always';
+  // Restartable init containers (sidecars) count towards READY like regular containers.
+  const totalContainers = arr(spec.containers).length + initSpecs.filter((c) => c.restartPolicy === 'Always').length;
+  let ready = 0;
   let restarts = 0;
   let sidecarRestarts = 0;
   let lastRestart = 0;
@@ -185,7 +188,10 @@ function podRow(pod: Obj, now: Date, minor: number): Omit<TableRow, 'object'> {
       lastSidecarRestart = Math.max(lastSidecarRestart, finishedAt(c));
     }
     if (term && num(term.exitCode) === 0) continue;
-    if (sidecar(str(c.name)) && c.started === true) continue;
+    if (sidecar(str(c.name)) && c.started === true) {
+      if (c.ready === true) ready++;
+      continue;
+    }
     if (term) {
       reason = str(term.reason) ? `Init:${str(term.reason)}` : num(term.signal) ? `Init:Signal:${num(term.signal)}` : `Init:ExitCode:${num(term.exitCode)}`;
     } else if (waiting && str(waiting.reason) && waiting.reason !== 'PodInitializing') {
@@ -196,7 +202,6 @@ function podRow(pod: Obj, now: Date, minor: number): Omit<TableRow, 'object'> {
     initializing = true;
     break;
   }
-  let ready = 0;
   const initialized = conditions.some((c) => c.type === 'Initialized' && c.status === 'True');
   if (!initializing || initialized) {
     restarts = sidecarRestarts;
@@ -235,7 +240,7 @@ function podRow(pod: Obj, now: Date, minor: number): Omit<TableRow, 'object'> {
     gatesCell = `${ok}/${gates.length}`;
   }
   const row: Omit<TableRow, 'object'> = {
-    cells: [nameOf(pod), `${ready}/${arr(spec.containers).length}`, reason, restartCell, ageOf(pod, now), none(podIP), none(str(spec.nodeName)), none(str(status.nominatedNodeName)), gatesCell],
+    cells: [nameOf(pod), `${ready}/${totalContainers}`, reason, restartCell, ageOf(pod, now), none(podIP), none(str(spec.nodeName)), none(str(status.nominatedNodeName)), gatesCell],
   };
   if (phase === 'Succeeded') row.conditions = [{ type: 'Completed', status: 'True', reason: 'Succeeded', message: 'The pod has completed successfully.' }];
   if (phase === 'Failed') row.conditions = [{ type: 'Completed', status: 'True', reason: 'Failed', message: 'The pod failed.' }];
