@@ -312,3 +312,18 @@ t.test('deployments, namespaces, secrets', async (t) => {
   t.equal(store.create('core/secrets', { metadata: { name: 's', namespace: 'default' } }).object.type, 'Opaque');
   t.equal(store.create('core/secrets', { metadata: { name: 't', namespace: 'default' }, type: 'kubernetes.io/tls' }).object.type, 'kubernetes.io/tls');
 });
+
+t.test('secrets: stringData is merged into data and never stored', async (t) => {
+  const { store } = mk('v1.32');
+  const s = store.create('core/secrets', { metadata: { name: 's', namespace: 'default' }, data: { a: 'eA==', b: 'eA==' }, stringData: { b: 'pw', c: 'ü' } } as KObject).object as any;
+  t.same(s.data, { a: 'eA==', b: Buffer.from('pw').toString('base64'), c: Buffer.from('ü').toString('base64') }, 'stringData wins over data');
+  t.notOk('stringData' in s, 'stringData is write-only');
+  t.equal(s.type, 'Opaque');
+  const up = store.update('core/secrets', { ...s, stringData: { a: 'new' } }).object as any;
+  t.equal(Buffer.from(up.data.a, 'base64').toString(), 'new', 'on update too');
+});
+
+t.test('namespaces carry kubernetes.io/metadata.name from 1.21', async (t) => {
+  t.equal((mk('v1.32').store.create('core/namespaces', { metadata: { name: 'n1' } }).object.metadata.labels as any)?.['kubernetes.io/metadata.name'], 'n1');
+  t.notOk(mk('v1.20').store.create('core/namespaces', { metadata: { name: 'n1' } }).object.metadata.labels?.['kubernetes.io/metadata.name']);
+});

@@ -154,13 +154,24 @@ export class EmbeddedAdmission implements Admission {
           setDefault(child(o, 'spec'), 'finalizers', ['kubernetes']);
           o.status = { phase: 'Active' };
         }
+        // NamespaceDefaultLabelName (GA 1.22, beta on in 1.21): every namespace carries its name as a label.
+        if (this.profile.minor >= 21 && o.metadata.name) o.metadata.labels = { ...o.metadata.labels, 'kubernetes.io/metadata.name': o.metadata.name };
         break;
       case 'StorageClass':
         this.storageClass(op, o, old);
         break;
-      case 'Secret':
+      case 'Secret': {
         setDefault(o, 'type', 'Opaque');
+        // stringData is write-only: the v1 conversion merges it into data (base64), where it wins over data.
+        const strings = obj((o as Obj).stringData);
+        if (Object.keys(strings).length) {
+          const data = { ...obj((o as Obj).data) };
+          for (const [k, v] of Object.entries(strings)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+          (o as Obj).data = data;
+        }
+        delete (o as Obj).stringData;
         break;
+      }
     }
     return warnings;
   }

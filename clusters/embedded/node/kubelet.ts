@@ -74,6 +74,9 @@ interface ContainerState {
   probeTimers: NodeJS.Timeout[];
   liveFailures: number;
   readySuccesses: number;
+  /** Failed starts in a row (image pull, container creation): the kubelet backs off before trying again. */
+  startFailures?: number;
+  nextStartAt?: number;
 }
 
 interface PodState {
@@ -285,10 +288,16 @@ export class Kubelet {
         const cs = this.containerState(st, c);
         if (cs.handle?.running || cs.terminated) continue;
         if (cs.waiting?.reason === 'CrashLoopBackOff' && cs.lastTerminated && Date.now() < Date.parse(cs.lastTerminated.finishedAt) + backoff(cs.restarts) * 1000) continue;
+        if (cs.nextStartAt !== undefined && Date.now() < cs.nextStartAt) {
+          // A failed start backs off like a crash (10 s doubling to 5 min), whatever wakes the pod worker meanwhile.
+          this.retryLater(st, (cs.nextStartAt - Date.now()) / 1000);
+          continue;
+        }
         await this.startContainer(st, cs);
       }
       st.lastError = undefined;
-      st.phase = 'Running';
+      // Pending until every container has been started once (a container that never started keeps the pod Pending).
+      if ([...st.containers.values()].filter((x) => (pod.spec.containers ?? []).some((c: Json) => c.name === x.name)).every((x) => x.started)) st.phase = 'Running';
       this.writeStatus(st);
     } catch (err) {
       const msg = (err as Error).message;
@@ -558,6 +567,8 @@ export class Kubelet {
       this.o.events.record(inv, 'Normal', 'Created', `Created container ${c.name}`, SOURCE(this.o.name));
       this.o.events.record(inv, 'Normal', 'Started', `Started container ${c.name}`, SOURCE(this.o.name));
       cs.handle = handle;
+      cs.startFailures = 0;
+      cs.nextStartAt = undefined;
       cs.waiting = undefined;
       cs.terminated = undefined;
       cs.started = true;
@@ -567,6 +578,8 @@ export class Kubelet {
       void handle.wait().then(() => this.onExit(st, cs, handle));
       if (!(pod.spec.initContainers ?? []).some((x: Json) => x.name === c.name)) this.startProbes(st, cs);
     } catch (err) {
+      cs.startFailures = (cs.startFailures ?? 0) + 1;
+      cs.nextStartAt = Date.now() + backoff(cs.startFailures) * 1000;
       if (err instanceof ImagePullError) {
         const first = cs.waiting?.reason !== 'ErrImagePull' && cs.waiting?.reason !== 'ImagePullBackOff';
         cs.waiting = { reason: first ? 'ErrImagePull' : 'ImagePullBackOff', message: first ? err.message : `Back-off pulling image "${c.image}"` };

@@ -52,7 +52,11 @@ export class ImagePullError extends HarnessError {
   }
 }
 
-export const MARIADB_IMAGE_DIR = join(here, 'images', 'mariadb');
+/**
+ * The image's files are not TypeScript, so the build does not copy them: from dist/, use the source tree's copy
+ * (the package ships both).
+ */
+export const MARIADB_IMAGE_DIR = join(here.replace(/[/\\]dist([/\\]clusters[/\\])/, '$1'), 'images', 'mariadb');
 
 const mariadb: CatalogEntry = {
   name: 'mariadb',
