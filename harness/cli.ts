@@ -83,9 +83,18 @@ export function buildProgram(): Command {
     .option('--iterations <n>', 'create-to-visible samples', positiveNumber, 50)
     .option('--json', 'print the figures as JSON')
     .option('--no-driver', 'skip the reference driver attach-to-mounted run (about a minute)')
-    .action(async (o: { seconds: number; iterations: number; json?: boolean; driver: boolean }) => {
+    .option('--no-embedded', 'skip the embedded cluster run (cluster start, pods with Datera volumes; a few minutes)')
+    .option('--replicas <n>', 'pods with their own volume started at once in the embedded run', positiveNumber, 20)
+    .action(async (o: { seconds: number; iterations: number; json?: boolean; driver: boolean; embedded: boolean; replicas: number }) => {
       const { runBench } = await import('./bench.js');
-      await runBench(o);
+      // With --json and the embedded run, one JSON document with both at the end.
+      const figures = await runBench({ ...o, json: o.json && !o.embedded });
+      if (o.embedded) {
+        const { embeddedBench, formatEmbeddedBench } = await import('./bench-embedded.js');
+        const e = await embeddedBench({ replicas: o.replicas });
+        if (o.json) console.log(JSON.stringify({ ...figures, embedded: e }, null, 2));
+        else for (const line of formatEmbeddedBench(e)) console.log(line);
+      }
     });
 
   program

@@ -6,14 +6,16 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HarnessError } from '../lib/errors.js';
 import { run } from '../lib/exec.js';
 import { readMounts, under } from '../lib/mounts.js';
 import { sleep } from '../lib/wait.js';
+import { onShutdown } from './shutdown.js';
 import { clusterProfile } from '../clusters/embedded/profiles.js';
-import { EmbeddedCluster } from '../clusters/embedded/cluster.js';
+import { EmbeddedCluster, newClusterId } from '../clusters/embedded/cluster.js';
 import { sweepNetworks } from '../clusters/embedded/node/runtime/network.js';
 
 export interface ClusterUpOptions {
@@ -34,7 +36,11 @@ interface StateRecord {
   id: string;
   workDir: string;
   kubeconfig: string;
+  /** Every process the cluster starts inherits DKC_CLUSTER_OWNER=<owner>: how a sweep finds tgtd, the provisioner and the rest. */
+  owner?: string;
 }
+
+const OWNER_ENV = 'DKC_CLUSTER_OWNER';
 
 /** Where detached clusters are recorded (root-owned runtime dir; DKC_STATE_DIR overrides for tests). */
 export const stateDir = () => process.env.DKC_STATE_DIR ?? '/run/dkc/clusters';
@@ -54,8 +60,9 @@ export function readyLine(c: EmbeddedCluster, name: string): string {
     ['api', c.server.url],
     ['nodes', c.nodes().map((n) => n.name).join(',')],
   ];
-  // The Datera credentials never go to stdout (CI logs keep it): they are in a 0600 file beside the kubeconfig.
-  if (b) fields.push(['datera', b.server], ['credentials', credentialsPath(c)], ['portals', b.portals.join(',')]);
+  // The mock's own generated credentials are printed so a person can write PVs by hand (they open nothing but
+  // this throw-away mock); a real Datera system's password never is. Both are also in a 0600 file.
+  if (b) fields.push(['datera', b.server], ['user', b.user], ['password', b.kind === 'mock' ? b.password : '$DATERA_PASSWORD'], ['credentials', credentialsPath(c)], ['portals', b.portals.join(',')]);
   return `ready ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
 }
 
@@ -94,9 +101,23 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   const profile = clusterProfile(o.k8s);
   console.error(`starting embedded cluster ${o.name}: Kubernetes ${profile.release} (emulated), ${o.nodes} node(s)`);
   const t0 = performance.now();
+  // Recorded before anything is made, so that 'dkc cluster down' can sweep even a start killed half-way.
+  const id = newClusterId();
+  const workDir = await mkdtemp(join(tmpdir(), 'dkc-embedded-'));
+  const owner = `${o.name}-${id}`;
+  process.env[OWNER_ENV] = owner;
+  const record: StateRecord = { name: o.name, pid: process.pid, id, workDir, kubeconfig: join(workDir, 'kubeconfig'), owner };
+  await mkdir(stateDir(), { recursive: true });
+  await writeFile(join(stateDir(), `${o.name}.json`), JSON.stringify(record));
+  const forget = async () => {
+    await rm(workDir, { recursive: true, force: true });
+    await rm(join(stateDir(), `${o.name}.json`), { force: true });
+  };
   let cluster: EmbeddedCluster;
   try {
     cluster = await EmbeddedCluster.start({
+      id,
+      workDir,
       profile,
       nodes: o.nodes,
       ...(o.kubeconfig ? { kubeconfigPath: resolve(o.kubeconfig) } : {}),
@@ -104,30 +125,35 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
       ...(o.driver ? { driver: resolve(o.driver) } : {}),
       provisioner: o.provisioner,
     });
-  } finally {
+  } catch (err) {
+    // start() undid what it made; the work dir and the record are ours.
     process.off('SIGINT', early);
     process.off('SIGTERM', early);
+    await forget();
+    throw err;
   }
-  const record: StateRecord = { name: o.name, pid: process.pid, id: cluster.id, workDir: cluster.workDir, kubeconfig: cluster.kubeconfigPath };
-  await mkdir(stateDir(), { recursive: true });
-  await writeFile(join(stateDir(), `${o.name}.json`), JSON.stringify(record));
   const finish = async () => {
     const left = await cluster.stop();
-    await rm(join(stateDir(), `${o.name}.json`), { force: true });
+    await forget();
     if (left.length) throw new HarnessError('INTERNAL', `cleanup left: ${left.join('; ')}`);
   };
   if (interrupted) {
+    process.off('SIGINT', early);
+    process.off('SIGTERM', early);
     await finish();
     return 130;
   }
+  // The shutdown handler takes over from the early one with no await in between: no signal finds neither.
+  const done = onShutdown(finish);
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
   console.error(`cluster ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; Ctrl-C removes it`);
   if (cluster.backend) {
     const { server, user, password } = cluster.backend;
     await writeFile(credentialsPath(cluster), JSON.stringify({ server, user, password }) + '\n', { mode: 0o600 });
   }
   console.log(readyLine(cluster, o.name));
-  const { onShutdown } = await import('./shutdown.js');
-  await onShutdown(finish);
+  await done;
   return 0;
 }
 
@@ -198,20 +224,31 @@ export async function clusterDown(o: { name?: string; all?: boolean }): Promise<
   return failed ? 1 : 0;
 }
 
+/** Pids of the cluster's processes (not this one). */
+export async function clusterProcesses(st: Pick<StateRecord, 'workDir' | 'owner'>): Promise<number[]> {
+  const found: number[] = [];
+  const mark = st.owner ? `${OWNER_ENV}=${st.owner}\0` : undefined;
+  for (const d of await readdir('/proc').catch(() => [] as string[])) {
+    const pid = Number(d);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const env = mark ? await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '') : '';
+    if (cmd.includes(st.workDir) || (mark && env.includes(mark))) found.push(pid);
+  }
+  return found;
+}
+
 /** What a process killed with SIGKILL leaves: its processes, mounts under the work dir, namespaces, the dir. */
 async function sweep(st: StateRecord): Promise<string[]> {
   const left: string[] = [];
   if (!st.workDir || !/dkc-/.test(st.workDir)) return [`refusing to sweep unexpected work dir ${st.workDir}`];
-  // Processes that belong to the cluster: anything with the work dir on its command line (drivers' daemons, tgtd state).
-  const ps = await run(['ps', '-eo', 'pid=,args='], { nothrow: true });
-  for (const line of ps.stdout.split('\n')) {
-    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (m && m[2]!.includes(st.workDir) && Number(m[1]) !== process.pid) {
-      try {
-        process.kill(Number(m[1]), 'SIGKILL');
-      } catch {
-        // gone already
-      }
+  // Processes that belong to the cluster: anything with the work dir on its command line (containers, drivers'
+  // daemons) or the cluster's owner mark in its environment (tgtd, the provisioner, qemu-storage-daemon).
+  for (const pid of await clusterProcesses(st)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
     }
   }
   for (const m of (await readMounts()).filter((x) => under(x.target, st.workDir)).reverse()) await run(['umount', '-l', m.target], { nothrow: true });
@@ -222,7 +259,9 @@ async function sweep(st: StateRecord): Promise<string[]> {
   } catch {
     // no loop devices
   }
-  left.push(...(await sweepNetworks(st.id)));
+  await sweepNetworks(st.id);
+  const netns = await run(['ip', 'netns', 'list'], { nothrow: true });
+  for (const line of netns.stdout.split('\n')) if (line.startsWith(`dkc-${st.id}-`)) left.push(`network namespace ${line.split(' ')[0]}`);
   await rm(st.workDir, { recursive: true, force: true }).catch((e: Error) => left.push(`${st.workDir}: ${e.message}`));
   return left;
 }

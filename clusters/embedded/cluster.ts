@@ -58,6 +58,8 @@ export interface EmbeddedClusterOptions {
   driver?: string;
   /** Run the dynamic provisioner (default true). */
   provisioner?: boolean;
+  /** Cluster id (see newClusterId); fixed by callers that record it before start, so a killed start can be swept. */
+  id?: string;
   /** Persist API objects into this directory. */
   persistDir?: string;
   /** API server port (default: any free one). */
@@ -75,7 +77,8 @@ interface NodeHandle {
 
 export class EmbeddedCluster implements StartedCluster {
   readonly provider = 'embedded' as const;
-  readonly id = `e${randomBytes(4).toString('hex')}`;
+  /** Names this cluster's network namespaces, links and initiators: `e` and 8 hex digits. */
+  readonly id: string;
   private readonly ledger: { what: string; undo: () => Promise<unknown> }[] = [];
   readonly nodeHandles: NodeHandle[] = [];
   readonly flexCalls: FlexCall[] = [];
@@ -92,7 +95,9 @@ export class EmbeddedCluster implements StartedCluster {
   private provisionerLog = '';
   private stopping: Promise<string[]> | undefined;
 
-  private constructor(readonly o: EmbeddedClusterOptions) {}
+  private constructor(readonly o: EmbeddedClusterOptions) {
+    this.id = o.id ?? newClusterId();
+  }
 
   get version(): string {
     return `${this.o.profile.release} (emulated)`;
@@ -104,6 +109,7 @@ export class EmbeddedCluster implements StartedCluster {
 
   static async start(o: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
     const c = new EmbeddedCluster(o);
+    live.add(c);
     try {
       await c.up();
     } catch (err) {
@@ -156,7 +162,7 @@ export class EmbeddedCluster implements StartedCluster {
 
     // Backend.
     if (!o.backend || o.backend === 'mock') {
-      this.mock = await new MockDatera({ httpPort: 0, httpsPort: null, targets: 'process' }).start();
+      this.mock = await new MockDatera({ httpPort: 0, httpsPort: null, targets: 'process', stateDir: join(this.workDir, 'datera') }).start();
       this.undo('mock datera', () => this.mock!.stop());
       this.backend = { kind: 'mock', server: this.mock.server, url: this.mock.url, user: this.mock.credentials.user, password: this.mock.credentials.password, portals: this.mock.portals };
     } else this.backend = { kind: 'datera', ...o.backend };
@@ -328,6 +334,7 @@ export class EmbeddedCluster implements StartedCluster {
   }
 
   async stop(): Promise<string[]> {
+    live.delete(this);
     this.stopping ??= (async () => {
       const left: string[] = [];
       for (const step of this.ledger.reverse()) {
@@ -344,5 +351,30 @@ export class EmbeddedCluster implements StartedCluster {
     return this.stopping;
   }
 }
+
+const live = new Set<EmbeddedCluster>();
+let signalsHooked = false;
+
+/**
+ * For programs that have no shutdown handling of their own (tests, the bench): on SIGINT, SIGTERM, SIGHUP or
+ * SIGALRM (tap's timeout, followed by SIGKILL about 10 s later) stop every cluster this process started, so that a
+ * test killed for taking too long still leaves nothing behind. SIGALRM leaves the exit to tap; the others exit.
+ */
+export function stopClustersOnSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  let stopping: Promise<unknown> | undefined;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGALRM'] as const) {
+    process.on(sig, () => {
+      stopping ??= Promise.all([...live].map((c) => c.stop())).then((lefts) => {
+        const left = lefts.flat();
+        if (left.length) console.error(`${sig}: cluster cleanup left: ${left.join('; ')}`);
+      });
+      if (sig !== 'SIGALRM') void stopping.finally(() => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)));
+    });
+  }
+}
+
+export const newClusterId = () => `e${randomBytes(4).toString('hex')}`;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { run } from '../../lib/exec.js';
 import { kubectlBinaries, type KubectlBinary } from '../../lib/kubectl-binaries.js';
 import { waitFor } from '../../lib/wait.js';
-import { EmbeddedCluster } from './cluster.js';
+import { EmbeddedCluster, stopClustersOnSignals } from './cluster.js';
 import { clusterProfile } from './profiles.js';
 import { missingFacility } from './node/runtime/root-test-env.js';
 
@@ -68,6 +68,7 @@ spec:
 
 if (!skip && binaries.length) {
   const dir = await mkdtemp(join(tmpdir(), 'dkc-kubectl-battery-'));
+  stopClustersOnSignals();
   const cluster = await EmbeddedCluster.start({ profile: clusterProfile('v1.32'), nodes: 2, provisioner: false, backend: 'mock' });
   t.teardown(async () => {
     const left = await cluster.stop();

@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { waitFor } from '../../lib/wait.js';
 import { readMounts, under } from '../../lib/mounts.js';
-import { EmbeddedCluster } from './cluster.js';
+import { EmbeddedCluster, stopClustersOnSignals } from './cluster.js';
 import { clusterProfile } from './profiles.js';
 import { missingFacility } from './node/runtime/root-test-env.js';
 
@@ -20,6 +20,7 @@ if (skip) t.comment(`skipping the MariaDB StatefulSet on the embedded cluster: $
 if (!skip) {
   const version = process.env.DKC_E2E_K8S ?? 'v1.32';
   const t0 = performance.now();
+  stopClustersOnSignals();
   const cluster = await EmbeddedCluster.start({ profile: clusterProfile(version), nodes: 2 });
   const readyMs = performance.now() - t0;
   t.comment(`cluster ${cluster.version} ready in ${(readyMs / 1000).toFixed(1)} s`);

@@ -195,7 +195,7 @@ if (why) {
     const { base } = await pod();
     const err = await runtime.start({ ...base, containerName: 'x', image: 'nginx:1.25' }).catch((e: unknown) => e);
     t.ok(err instanceof ImagePullError);
-    t.equal((err as Error).message, 'failed to pull image "nginx:1.25": image not in the embedded catalog (known: mariadb, mysql, busybox)');
+    t.equal((err as Error).message, 'failed to pull image "nginx:1.25": image not in the embedded catalog (known: mariadb, mysql, busybox, debian-base)');
   });
 
   t.test('setup failure is a start error with the reason', async (t) => {
