@@ -55,7 +55,9 @@ if (why) {
     const end = Date.now() + 60_000;
     for (;;) {
       if (!c.running) throw new Error(`mariadb exited: ${await c.logs()}`);
-      const r = await c.execCapture(['mariadb', '-uroot', '-psecret pw', '-e', 'select 1'], 5000);
+      // Over TCP: the entrypoint's temporary server listens on the socket only (skip-networking), so a socket
+      // connection can succeed in the middle of the initialisation; only the final server takes TCP.
+      const r = await c.execCapture(['mariadb', '-uroot', '-psecret pw', '--protocol=tcp', '-h', '127.0.0.1', '-e', 'select 1'], 5000);
       if (r.exitCode === 0) break;
       if (Date.now() > end) throw new Error(`mariadb not ready: ${r.stderr}\n${await c.logs()}`);
       await new Promise((r) => setTimeout(r, 200));
