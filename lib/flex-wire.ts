@@ -24,7 +24,8 @@ export interface K8sProfile {
   isattachedNodeFirst: boolean;
 }
 
-const profile = (version: string, release: string, minor: number, patch = 0): K8sProfile => ({
+/** The call-out wire of one Kubernetes release (shared by flex-sanity and the embedded kubelet). */
+export const wireProfile = (version: string, release: string, minor: number, patch = 0): K8sProfile => ({
   version,
   release,
   legacy: minor <= 5,
@@ -37,13 +38,13 @@ const profile = (version: string, release: string, minor: number, patch = 0): K8
 
 /** Oldest first. v1.6 is the 1.6.0-1.6.4 wire (no pvOrVolumeName yet). */
 export const PROFILES: readonly K8sProfile[] = [
-  profile('v1.5', 'v1.5.8', 5),
-  profile('v1.6', 'v1.6.0', 6),
-  profile('v1.10', 'v1.10.13', 10),
-  profile('v1.20', 'v1.20.15', 20),
-  profile('v1.27', 'v1.27.16', 27),
-  profile('v1.32', 'v1.32.9', 32),
-  profile('v1.35', 'v1.35.0', 35),
+  wireProfile('v1.5', 'v1.5.8', 5),
+  wireProfile('v1.6', 'v1.6.0', 6),
+  wireProfile('v1.10', 'v1.10.13', 10),
+  wireProfile('v1.20', 'v1.20.15', 20),
+  wireProfile('v1.27', 'v1.27.16', 27),
+  wireProfile('v1.32', 'v1.32.9', 32),
+  wireProfile('v1.35', 'v1.35.0', 35),
 ];
 
 /** Parse `v1.32,v1.35` (the `v` optional); unknown names throw with the known list. */

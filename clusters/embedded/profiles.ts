@@ -5,7 +5,7 @@
  * Items the references mark unverified are noted where they are used.
  */
 import { HarnessError } from '../../lib/errors.js';
-import type { K8sProfile } from '../../lib/flex-wire.js';
+import { wireProfile, type K8sProfile } from '../../lib/flex-wire.js';
 
 export type GateStage = 'absent' | 'alpha' | 'beta' | 'ga';
 
@@ -57,19 +57,6 @@ export interface ClusterProfile {
   pvcProtectionWaitsForPodDeletion: boolean;
 }
 
-function wire(version: string, release: string, minor: number, patch: number): K8sProfile {
-  return {
-    version,
-    release,
-    legacy: minor <= 5,
-    pvName: minor > 6 || (minor === 6 && patch >= 5),
-    podInfo: minor >= 7,
-    base64Secrets: minor >= 6,
-    fsGroupKey: minor >= 15 ? 'kubernetes.io/mounterArgs.FsGroup' : 'kubernetes.io/fsGroup',
-    isattachedNodeFirst: minor === 6,
-  };
-}
-
 function profile(minor: number, patch: number): ClusterProfile {
   const version = `v1.${minor}`;
   const release = `v1.${minor}.${patch}`;
@@ -78,7 +65,7 @@ function profile(minor: number, patch: number): ClusterProfile {
     version,
     release,
     minor,
-    wire: wire(version, release, minor, patch),
+    wire: wireProfile(version, release, minor, patch),
     statefulSetVersions: minor >= 16 ? ['v1'] : minor >= 9 ? ['v1', 'v1beta2', 'v1beta1'] : minor >= 8 ? ['v1beta2', 'v1beta1'] : ['v1beta1'],
     storageClassVersions: minor >= 22 ? ['v1'] : minor >= 6 ? ['v1', 'v1beta1'] : ['v1beta1'],
     pvcRetentionPolicy: stage(23, 27, 32),

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, which } from '../../lib/exec.js';
-import { mountAt, readMounts, under } from '../../lib/mounts.js';
+import { mountAt, readMounts, under, safeFormatAndMount } from '../../lib/mounts.js';
 import { HarnessError, errorMessage } from '../../lib/errors.js';
 import { DateraClient } from '../../drivers/datera/client.js';
 import type { StartedMockDatera } from '../../mocks/datera/mock-datera.js';
@@ -214,18 +214,6 @@ class Run {
 /** Secrets as the PV's secretRef would carry them (the type-datera/iscsi secret). */
 const secretsOf = (b: Backend) => ({ username: b.user, password: b.password, server: b.server });
 
-function mkfsArgv(fsType: string, device: string): string[] {
-  const t = fsType || 'ext4';
-  return /^ext[234]$/.test(t) ? [`mkfs.${t}`, '-F', '-q', device] : t === 'xfs' ? ['mkfs.xfs', '-q', device] : [`mkfs.${t}`, device];
-}
-
-/** kubelet's SafeFormatAndMount: format only when blkid finds nothing, then mount. */
-async function kubeletFormatAndMount(device: string, dir: string, fsType: string, ro: boolean): Promise<void> {
-  const probe = await run(['blkid', '-p', '-o', 'value', '-s', 'TYPE', device], { nothrow: true });
-  if (probe.exitCode === 2) await run(mkfsArgv(fsType, device), { timeoutMs: 300_000 });
-  await mkdir(dir, { recursive: true, mode: 0o750 });
-  await run(['mount', ...(fsType ? ['-t', fsType] : []), '-o', ro ? 'ro' : 'rw', device, dir]);
-}
 
 /**
  * One kubelet call-out with §6 fallbacks: Success answers the status; Not supported makes kubelet do the work
@@ -242,7 +230,7 @@ async function kubelet(r: Run, n: Node, p: K8sProfile, argv: string[], ctx: { de
     switch (fb.action) {
       case 'format-and-mount':
       case 'mount-device':
-        if (!mounted) await kubeletFormatAndMount(fb.device, fb.dir, ctx.fsType ?? '', ctx.ro ?? false);
+        if (!mounted) await safeFormatAndMount(fb.device, fb.dir, ctx.fsType ?? '', ctx.ro ?? false);
         break;
       case 'bind-mount':
         if (mounted) break;

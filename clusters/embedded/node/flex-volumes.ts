@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../../lib/exec.js';
 import { argvFor, fallbackFor, jsonArg, optionsFor, parseOutput, type DriverStatus, type K8sProfile, type Outcome, type PodSpec, type VolumeSpec } from '../../../lib/flex-wire.js';
-import { mountAt } from '../../../lib/mounts.js';
+import { mountAt, safeFormatAndMount } from '../../../lib/mounts.js';
 
 export interface FlexCall {
   node: string;
@@ -130,7 +130,7 @@ export class FlexVolumes {
       switch (fb.action) {
         case 'format-and-mount':
         case 'mount-device':
-          if (!mounted) await formatAndMount(fb.device, fb.dir, ctx.fsType ?? '', ctx.ro ?? false);
+          if (!mounted) await safeFormatAndMount(fb.device, fb.dir, ctx.fsType ?? '', ctx.ro ?? false);
           break;
         case 'bind-mount':
           if (!mounted) {
@@ -252,15 +252,3 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-function mkfsArgv(fsType: string, device: string): string[] {
-  const t = fsType || 'ext4';
-  return /^ext[234]$/.test(t) ? [`mkfs.${t}`, '-F', '-q', device] : t === 'xfs' ? ['mkfs.xfs', '-q', device] : [`mkfs.${t}`, device];
-}
-
-/** kubelet's SafeFormatAndMount: format only a blank device, then mount. */
-async function formatAndMount(device: string, dir: string, fsType: string, ro: boolean): Promise<void> {
-  const probe = await run(['blkid', '-p', '-o', 'value', '-s', 'TYPE', device], { nothrow: true });
-  if (probe.exitCode === 2) await run(mkfsArgv(fsType, device), { timeoutMs: 300_000 });
-  await mkdir(dir, { recursive: true, mode: 0o750 });
-  await run(['mount', ...(fsType ? ['-t', fsType] : []), '-o', ro ? 'ro' : 'rw', device, dir]);
-}
