@@ -105,3 +105,64 @@ t.test('cluster up/down: bad input is refused before anything is made; down with
   const g = await capture(['cluster', 'down', '--all']);
   t.equal(g.code, 0);
 });
+
+/** Like capture, with stdout too: --plan prints the plan there. */
+const captureAll = async (argv: string[]) => {
+  const outs: string[] = [];
+  const orig = console.log;
+  console.log = (...a: unknown[]) => void outs.push(a.join(' '));
+  try {
+    const r = await capture(argv);
+    return { ...r, out: outs.join('\n') };
+  } finally {
+    console.log = orig;
+  }
+};
+
+t.test('dkc run --plan prints the plan as JSON and makes nothing', async (t) => {
+  const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-cli-plan-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const k = await captureAll(['run', '--cluster', 'kind', '--k8s', '1.19,1.25,1.30,1.33,1.37', '--suite', 'scale,node-preflight', '--report-dir', join(dir, 'r'), '--plan']);
+  t.equal(k.code, 0, k.err);
+  const plan = JSON.parse(k.out);
+  t.equal(plan.provider, 'kind');
+  t.same(
+    plan.clusters.map((c: any) => [c.version, c.kind.release, c.kind.calico]),
+    [
+      ['v1.19', 'v0.17.0', 'v3.20'],
+      ['v1.25', 'v0.24.0', 'v3.26'],
+      ['v1.30', 'v0.29.0', 'v3.29'],
+      ['v1.33', 'v0.32.0', 'v3.31'],
+      ['v1.37', 'v0.33.0', 'v3.31'],
+    ],
+  );
+  for (const c of plan.clusters) t.match(c.kind.nodeImage, new RegExp(`^kindest/node:${c.label.replace(/\./g, '\\.')}@sha256:[0-9a-f]{64}$`));
+  t.same(plan.suites.map((s: any) => s.id), ['node-preflight', 'scale']);
+  t.equal(plan.reportDir, join(dir, 'r'));
+  t.same(await readdir(dir), [], 'the report dir is not created by --plan');
+  const e = await captureAll(['run', '--plan']);
+  t.equal(e.code, 0, e.err);
+  t.same(JSON.parse(e.out).clusters.map((c: any) => c.label), ['v1.20.15 (emulated)', 'v1.27.16 (emulated)', 'v1.32.9 (emulated)', 'v1.35.0 (emulated)']);
+});
+
+t.test('dkc run: bad flags exit 2 naming each flag, before anything runs', async (t) => {
+  const a = await captureAll(['run', '--cluster', 'kind', '--k8s', '1.18', '--suite', 'mysql', '--plan']);
+  t.equal(a.code, 2);
+  t.equal(a.out, '', 'no plan printed');
+  t.match(a.err, /ERROR: the run configuration has 2 problems:\n {2}--k8s '1\.18': no kind node image known for Kubernetes v1\.18; accepted: v1\.19 to v1\.37.*\n {2}--suite 'mysql': unknown suite 'mysql'/);
+  const b = await captureAll(['run', '--cluster', 'existing']);
+  t.equal(b.code, 2, 'refused without --plan too: the smoke stage does not start');
+  t.match(b.err, /--kubeconfig: required with --cluster existing/);
+  const c = await captureAll(['run', '--parallel', '0', '--plan']);
+  t.equal(c.code, 2);
+  t.match(c.err, /--parallel '0': expected a whole number from 1 to 16/);
+  const d = await captureAll(['run', '--config', '/nonexistent/dkc-run.yaml', '--plan']);
+  t.equal(d.code, 2);
+  t.match(d.err, /--config '\/nonexistent\/dkc-run\.yaml': no such file/);
+  const e = await captureAll(['run', '--no-such-flag']);
+  t.equal(e.code, 2);
+  t.match(e.err, /unknown option '--no-such-flag'/);
+});
