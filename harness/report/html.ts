@@ -27,6 +27,7 @@ header p { margin: 4px 0 0; opacity: .95; }
 .chips { display: flex; gap: 8px; flex-wrap: wrap; margin-top: 10px; }
 .chip { background: #fff; color: #1f2328; border-radius: 999px; padding: 2px 10px; font-weight: 600; font-size: 13px; }
 .chip b { font-size: 15px; }
+.chip.zero { opacity: .55; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; margin-bottom: 20px; }
 h2 { font-size: 18px; margin: 0 0 12px; }
 h3 { font-size: 15px; margin: 18px 0 8px; }
@@ -149,7 +150,7 @@ function resultBlock(r: ScenarioResult, id: string, open: boolean): string {
   const artifacts = r.artifacts.length
     ? `<p>Artifacts: ${r.artifacts.map((a) => (/^[a-z][a-z0-9+.-]*:/i.test(a.path) ? `<code>${text(a.name)}</code> <small>${text(a.path)}</small>` : `<a href="${attr(a.path)}"><code>${text(a.name)}</code></a>`)).join(', ')}</p>`
     : '';
-  return `<details class="result" id="${id}"${open ? ' open=""' : ''}><summary>${pill(r.status)} <b>${text(r.id)}</b> on <code>${text(r.k8sVersion)}</code> <small>${formatDuration(r.durationMs)}${r.required ? '' : ', not required'}</small></summary>
+  return `<details class="result" id="${id}"${open ? ' open=""' : ''}><summary>${pill(r.status)} <b>${text(r.id)}</b> on <code>${text(r.k8sVersion)}</code> <small>${r.status === 'missing' ? 'not run' : formatDuration(r.durationMs)}${r.required ? '' : ', not required'}</small></summary>
 <div class="body"><div>${text(r.title)}</div>${r.message ? `<div class="headline st-${r.status}">${text(r.message)}</div>` : ''}
 ${checks.length ? `<table class="checks"><tbody>${checks.join('\n')}</tbody></table>` : '<p class="muted">no checks recorded</p>'}${artifacts}</div></details>`;
 }
@@ -182,7 +183,7 @@ export function renderHtml(input: RunReport, secrets: readonly string[] = []): s
 <div><h1>Datera FlexVolume driver conformance</h1>
 <p>${required.filter((r) => r.status === 'passed').length} of ${required.length} required results passed on ${versions.length} Kubernetes version${versions.length === 1 ? '' : 's'}
 (${text(report.environment.provider)} provider${report.environment.clusters.some((c) => c.emulated) ? ', emulated versions' : ''}) · driver <code>${text(driverLabel(report.environment.driver))}</code> · ${formatDuration(report.durationMs)}</p>
-<div class="chips"><span class="chip"><b>${s.total}</b> results</span>${STATUSES.map((st) => `<span class="chip st-${st}"><b>${s[st]}</b> ${st}</span>`).join('')}</div></div>
+<div class="chips"><span class="chip"><b>${s.total}</b> results</span>${STATUSES.map((st) => `<span class="chip st-${st}${s[st] ? '' : ' zero'}"><b>${s[st]}</b> ${st}</span>`).join('')}</div></div>
 </div></header>
 <main>
 ${environment(report)}
