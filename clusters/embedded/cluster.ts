@@ -17,7 +17,7 @@ import { run, which } from '../../lib/exec.js';
 import { HarnessError } from '../../lib/errors.js';
 import { readMounts, under } from '../../lib/mounts.js';
 import { MockDatera, type StartedMockDatera } from '../../mocks/datera/mock-datera.js';
-import type { BackendInfo, ClusterNodeInfo, NodeCommandResult, StartedCluster } from '../provider.js';
+import type { BackendInfo, ClusterNodeInfo, NodeAccess, NodeCommandResult, StartedCluster } from '../provider.js';
 import { emulatedLabel, type ClusterProfile } from './profiles.js';
 import { resourcesFor } from './apiserver/resources.js';
 import { Store, type KObject } from './apiserver/store.js';
@@ -314,6 +314,18 @@ export class EmbeddedCluster implements StartedCluster {
 
   nodes(): ClusterNodeInfo[] {
     return this.nodeHandles.map((n) => ({ name: n.name, address: this.network.node(n.name).address, root: n.root }));
+  }
+
+  nodeAccess(): NodeAccess[] {
+    return this.nodeHandles.map((n) => ({
+      name: n.name,
+      address: this.network.node(n.name).address,
+      exec: ['nsenter', `--net=/run/netns/${this.network.node(n.name).netns}`, '--'],
+      env: Object.fromEntries(Object.entries(n.env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      kubeletRoot: String(n.env.DKC_KUBELET_ROOT),
+      pluginDir: join(n.root, 'usr/libexec/kubernetes/kubelet-plugins/volume/exec'),
+      iscsiRoot: String(n.env.DKC_ISCSI_ROOT),
+    }));
   }
 
   async nodeExec(node: string, argv: string[]): Promise<NodeCommandResult> {
