@@ -133,7 +133,7 @@ function liveProgress(stream: Writable, out: Writable, intervalMs: number): Prog
   let drawn = 0;
   let frame = 0;
   let timer: NodeJS.Timeout | undefined;
-  const width = () => Math.max(40, (stream.columns ?? 100) - 1);
+  const width = () => Math.max(20, (stream.columns ?? 100) - 1);
   const render = (above: string[] = []) => {
     let s = drawn ? `\x1b[${drawn}A\r\x1b[J` : '';
     for (const l of above) s += `${l}\n`;
@@ -161,7 +161,7 @@ function liveProgress(stream: Writable, out: Writable, intervalMs: number): Prog
   };
   const tick = () => {
     frame++;
-    render();
+    if ([...rows.values()].some((r) => r.active)) render();
   };
   return {
     event(e) {

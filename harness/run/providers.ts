@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { HarnessError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { BackendInfo, StartedCluster } from '../../clusters/provider.js';
-import { EmbeddedCluster, newClusterId } from '../../clusters/embedded/cluster.js';
+import { EmbeddedCluster, newClusterId, type EmbeddedClusterOptions } from '../../clusters/embedded/cluster.js';
 import { clusterProfile } from '../../clusters/embedded/profiles.js';
 import { ExistingCluster } from '../../clusters/existing/provider.js';
 import { stateDir } from '../cluster-command.js';
@@ -111,33 +111,38 @@ export function afterStop(c: StartedCluster, after: () => Promise<void>): Starte
   };
 }
 
-export const startEmbedded: StartCluster = async (pc, config, ctx) => {
-  if (config.driver.kind !== 'path') throw new HarnessError('BAD_CONFIG', 'the embedded cluster installs a driver executable on its nodes, not an image');
-  const profile = clusterProfile(pc.version!);
-  const id = newClusterId();
-  // One owner mark for the whole run: every process any of its clusters (or scenarios) starts inherits it.
-  process.env[OWNER_ENV] ??= `run-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const workDir = await mkdtemp(join(tmpdir(), 'dkc-embedded-'));
-  const forget = await recordCluster({ name: `run-${id}`, pid: process.pid, id, workDir, kubeconfig: join(workDir, 'kubeconfig'), owner: process.env[OWNER_ENV] });
-  const label = pc.label ?? profile.version;
-  let cluster: EmbeddedCluster;
-  try {
-    cluster = await EmbeddedCluster.start({
-      id,
-      workDir,
-      profile,
-      nodes: EMBEDDED_NODES,
-      backend: ctx.backend ? { url: ctx.backend.url, server: ctx.backend.server, user: ctx.backend.user, password: ctx.backend.password, portals: ctx.backend.portals } : 'mock',
-      driver: config.driver.path,
-      log: (msg, fields) => ctx.log.info(msg, { cluster: label, ...fields }),
-    });
-  } catch (err) {
-    // start() undid what it made; the work dir and the record are ours.
-    await forget();
-    throw err;
-  }
-  return afterStop(cluster, forget);
-};
+/** The embedded provider over a start function (EmbeddedCluster.start; tests check the recording with a fake). */
+export function makeEmbeddedProvider(start: (o: EmbeddedClusterOptions) => Promise<StartedCluster> = (o) => EmbeddedCluster.start(o)): StartCluster {
+  return async (pc, config, ctx) => {
+    if (config.driver.kind !== 'path') throw new HarnessError('BAD_CONFIG', 'the embedded cluster installs a driver executable on its nodes, not an image');
+    const profile = clusterProfile(pc.version!);
+    const id = newClusterId();
+    // One owner mark for the whole run: every process any of its clusters (or scenarios) starts inherits it.
+    process.env[OWNER_ENV] ??= `run-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const workDir = await mkdtemp(join(tmpdir(), 'dkc-embedded-'));
+    const forget = await recordCluster({ name: `run-${id}`, pid: process.pid, id, workDir, kubeconfig: join(workDir, 'kubeconfig'), owner: process.env[OWNER_ENV] });
+    const label = pc.label ?? profile.version;
+    let cluster: StartedCluster;
+    try {
+      cluster = await start({
+        id,
+        workDir,
+        profile,
+        nodes: EMBEDDED_NODES,
+        backend: ctx.backend ? { url: ctx.backend.url, server: ctx.backend.server, user: ctx.backend.user, password: ctx.backend.password, portals: ctx.backend.portals } : 'mock',
+        driver: config.driver.path,
+        log: (msg, fields) => ctx.log.info(msg, { cluster: label, ...fields }),
+      });
+    } catch (err) {
+      // start() undid what it made; the work dir and the record are ours.
+      await forget();
+      throw err;
+    }
+    return afterStop(cluster, forget);
+  };
+}
+
+export const startEmbedded: StartCluster = makeEmbeddedProvider();
 
 export const startExisting: StartCluster = async (pc, config, ctx) => ExistingCluster.start({ kubeconfig: pc.kubeconfig ?? config.kubeconfig!, ...(ctx.backend ? { backend: ctx.backend } : {}) });
 
