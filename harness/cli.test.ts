@@ -1,14 +1,14 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { main, port, positiveNumber } from './cli.js';
+import { main, port, positiveNumber, type CliDeps } from './cli.js';
 
-const capture = async (argv: string[]) => {
+const capture = async (argv: string[], deps: CliDeps = {}) => {
   const errs: string[] = [];
   const orig = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string | Uint8Array) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
   try {
-    return { code: await main(['node', 'dkc', ...argv]), err: errs.join('') };
+    return { code: await main(['node', 'dkc', ...argv], deps), err: errs.join('') };
   } finally {
     process.stderr.write = orig;
   }
@@ -107,12 +107,12 @@ t.test('cluster up/down: bad input is refused before anything is made; down with
 });
 
 /** Like capture, with stdout too: --plan prints the plan there. */
-const captureAll = async (argv: string[]) => {
+const captureAll = async (argv: string[], deps: CliDeps = {}) => {
   const outs: string[] = [];
   const orig = console.log;
   console.log = (...a: unknown[]) => void outs.push(a.join(' '));
   try {
-    const r = await capture(argv);
+    const r = await capture(argv, deps);
     return { ...r, out: outs.join('\n') };
   } finally {
     console.log = orig;
@@ -165,4 +165,131 @@ t.test('dkc run: bad flags exit 2 naming each flag, before anything runs', async
   const e = await captureAll(['run', '--no-such-flag']);
   t.equal(e.code, 2);
   t.match(e.err, /unknown option '--no-such-flag'/);
+});
+
+t.test('dkc run without --plan runs the conformance loop: exit 0 when every required result passed, 1 otherwise', async (t) => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-cli-run-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const listeners = process.listenerCount('SIGINT');
+  const seen: { config: any; signal?: AbortSignal }[] = [];
+  const fakeRun = (status: string) => async (config: any, opts: any) => {
+    seen.push({ config, signal: opts.signal });
+    return { results: [{ id: 'bind-static', status, required: true }] } as any;
+  };
+  const pass = await captureAll(['run', '--k8s', '1.32', '--suite', 'bind-static', '--report-dir', join(dir, 'r')], { runConformance: fakeRun('passed') });
+  t.equal(pass.code, 0, pass.err);
+  t.same(seen[0]!.config.versions, ['v1.32']);
+  t.same(seen[0]!.config.suites, ['bind-static']);
+  t.equal(seen[0]!.config.reportDir, join(dir, 'r'));
+  t.equal(seen[0]!.signal?.aborted, false, 'the loop gets an abort signal');
+  const fail = await captureAll(['run', '--k8s', '1.32', '--report-dir', join(dir, 'r')], { runConformance: fakeRun('failed') });
+  t.equal(fail.code, 1);
+  t.equal(process.listenerCount('SIGINT'), listeners, 'no signal handler left behind');
+});
+
+t.test('dkc run: Ctrl-C aborts the loop, a second one waits for the cleanup, and the exit code is 130', async (t) => {
+  const listeners = process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
+  const interrupted = await captureAll(['run', '--k8s', '1.32'], {
+    runConformance: async (_config, opts) => {
+      process.emit('SIGINT', 'SIGINT');
+      t.equal(opts.signal?.aborted, true, 'the first signal aborts the run');
+      process.emit('SIGTERM', 'SIGTERM');
+      return { results: [{ id: 'bind-static', status: 'passed', required: true }] } as any;
+    },
+  });
+  t.equal(interrupted.code, 130);
+  t.match(interrupted.err, /SIGINT: stopping the scenarios and clusters, then writing the partial report\nSIGTERM again: still removing what the run made, please wait/);
+  t.equal(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM'), listeners, 'no signal handler left behind');
+});
+
+t.test('dkc run: a failure of the loop itself is exit 1 (2 for configuration errors such as missing credentials)', async (t) => {
+  const { HarnessError } = await import('../lib/errors.js');
+  const listeners = process.listenerCount('SIGINT');
+  const broken = await captureAll(['run'], {
+    runConformance: async () => {
+      throw new HarnessError('COMMAND_FAILED', 'disk full');
+    },
+  });
+  t.equal(broken.code, 1);
+  t.match(broken.err, /ERROR: disk full/);
+  const config = await captureAll(['run', '--backend', 'dsp.example:7717'], {
+    runConformance: async () => {
+      throw new HarnessError('BAD_CONFIG', '--backend http://dsp.example:7717 needs credentials');
+    },
+  });
+  t.equal(config.code, 2);
+  const plain = await captureAll(['run'], {
+    runConformance: async () => {
+      throw new TypeError('x is undefined');
+    },
+  });
+  t.equal(plain.code, 1);
+  t.match(plain.err, /ERROR: x is undefined/);
+  t.equal(process.listenerCount('SIGINT'), listeners, 'handlers removed after a failure too');
+});
+
+t.test('dkc run --plan for the existing provider reads no cluster; --help and --version exit 0', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-cli-plan-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'kc'), 'apiVersion: v1\nkind: Config\n');
+  const e = await captureAll(['run', '--cluster', 'existing', '--kubeconfig', join(dir, 'kc'), '--plan']);
+  t.equal(e.code, 0, e.err);
+  t.same(JSON.parse(e.out).clusters, [{ provider: 'existing', version: null, label: null, emulated: false, kubeconfig: join(dir, 'kc') }]);
+  const outs: string[] = [];
+  const writeOut = (s: string) => void outs.push(s);
+  t.equal((await capture(['--help'], { writeOut })).code, 0);
+  t.equal((await capture(['run', '--help'], { writeOut })).code, 0);
+  t.equal((await capture(['--version'], { writeOut })).code, 0);
+  const text = outs.join('');
+  t.match(text, /Usage: dkc \[options\] \[command\]/);
+  t.match(text, /--report-dir <dir>/);
+  t.match(text, /^\d+\.\d+\.\d+\n/m, 'the version');
+});
+
+t.test('flex-sanity and bench refuse bad flags with exit 2', async (t) => {
+  const a = await capture(['flex-sanity']);
+  t.equal(a.code, 2);
+  t.match(a.err, /required option '--driver <path>' not specified/);
+  const b = await capture(['bench', '--seconds', '-3']);
+  t.equal(b.code, 2);
+  t.match(b.err, /'-3' is not a positive number/);
+  const c = await capture(['cluster', 'up', '--provider', 'minikube']);
+  t.equal(c.code, 2);
+  t.match(c.err, /Allowed choices are embedded, kind, existing/);
+});
+
+t.test('dkc mock-datera in-process: prints where it listens and the credentials, and cleans up on SIGINT', async (t) => {
+  const outs: string[] = [];
+  const orig = console.log;
+  console.log = (...a: unknown[]) => void outs.push(a.join(' '));
+  process.env.DKC_DATERA_PASSWORD = 'cli-test-password';
+  t.teardown(() => {
+    console.log = orig;
+    delete process.env.DKC_DATERA_PASSWORD;
+  });
+  const running = capture(['mock-datera', '--targets', 'none', '--port', '0', '--no-tls', '--user', 'tester']);
+  for (let i = 0; i < 200 && !outs.some((l) => l.startsWith('ready;')); i++) await new Promise((r) => setTimeout(r, 25));
+  t.ok(outs.some((l) => l.startsWith('ready;')), 'ready');
+  process.emit('SIGINT', 'SIGINT');
+  const r = await running;
+  console.log = orig;
+  t.equal(r.code, 0);
+  const text = outs.join('\n');
+  t.match(text, /user:\s+tester\n\s+password: \(as given\)/, 'a given password is not printed');
+  t.notMatch(text, /cli-test-password/);
+  t.notMatch(text, /https:/, '--no-tls: no HTTPS URL');
+  t.match(text, /state:\s+\S+ \(removed at exit\)/);
+  t.match(r.err, /clean: everything this command made is gone/);
+});
+
+t.test('dkc flex-sanity: a driver that does not exist is refused', async (t) => {
+  const r = await capture(['flex-sanity', '--driver', '/nonexistent/driver']);
+  t.equal(r.code, 2, r.err);
+  t.match(r.err, /\/nonexistent\/driver/);
 });

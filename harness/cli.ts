@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { HarnessError, errorMessage } from '../lib/errors.js';
 import { MockDatera, type TargetsMode } from '../mocks/datera/mock-datera.js';
 import { onShutdown } from './shutdown.js';
-import type { RunFlags } from './plan/config.js';
+import type { RunConfig, RunFlags } from './plan/config.js';
+import type { RunOptions } from './run/run.js';
+import type { RunReport } from './report/model.js';
 
 /** The project's package.json, found upward from this file (it runs from harness/ in tests and dist/harness/ when built). */
 function projectPackage(): { version: string } {
@@ -32,12 +34,25 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
-export function buildProgram(): Command {
+/** What tests replace: the run loop (to give it fake clusters and scenarios). */
+export interface CliDeps {
+  runConformance?: (config: RunConfig, opts: RunOptions) => Promise<RunReport>;
+  /** Where help and --version go (default stdout). */
+  writeOut?: (text: string) => void;
+}
+
+/** The exit code an action sets (not process.exitCode: main() is called repeatedly in one process by tests). */
+export interface ExitHolder {
+  code: number;
+}
+
+export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 }): Command {
   const program = new Command('dkc')
     .description('Conformance harness for the Datera Kubernetes storage driver (datera/iscsi FlexVolume)')
     .version(pkg.version)
     .showHelpAfterError('(run dkc --help for usage)')
     .exitOverride();
+  if (deps.writeOut) program.configureOutput({ writeOut: deps.writeOut });
 
   program
     .command('mock-datera')
@@ -100,7 +115,7 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('Run the conformance plan; today: the backend stage (mock API, real tgt targets, real iSCSI data path). --plan prints what a run would do')
+    .description('Run the conformance suites on every planned cluster and write the reports (JSON, JUnit, Markdown, HTML); --plan prints what a run would do')
     // Values stay raw strings here: harness/plan/config.ts checks them together with the --config file, so every
     // problem is reported at once.
     .option('--cluster <provider>', 'cluster provider: embedded, kind or existing (default: embedded)')
@@ -122,9 +137,25 @@ export function buildProgram(): Command {
         console.log(planJson(makePlan(config)));
         return;
       }
-      if (Object.values(flags).some((v) => v !== undefined)) console.error('note: the suites run loop is not built yet; dkc run runs the backend stage and ignores the run flags (--plan shows what they select)');
-      const { runSmoke } = await import('./smoke.js');
-      process.exitCode = (await runSmoke()) ? 0 : 1;
+      const { runConformance, exitCodeFor } = await import('./run/run.js');
+      const run = deps.runConformance ?? runConformance;
+      // Ctrl-C or SIGTERM: the run stops its scenarios and clusters and writes a partial report; a second signal
+      // does not cut that short (leaving clusters behind is worse than waiting).
+      const controller = new AbortController();
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (controller.signal.aborted) return void console.error(`${sig} again: still removing what the run made, please wait`);
+        console.error(`${sig}: stopping the scenarios and clusters, then writing the partial report`);
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const report = await run(config, { signal: controller.signal });
+        exit.code = exitCodeFor(report, controller.signal.aborted);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
 
   const cluster = program.command('cluster').description('Bring a test cluster up or down (the embedded provider: control plane and nodes on this host)');
@@ -142,7 +173,7 @@ export function buildProgram(): Command {
     .option('--detach', 'run in the background; stop it with dkc cluster down')
     .action(async (o: { provider: string; k8s: string; nodes: number; kubeconfig?: string; backend: string; driver?: string; name: string; provisioner: boolean; detach?: boolean }) => {
       const { clusterUp } = await import('./cluster-command.js');
-      process.exitCode = await clusterUp(o);
+      exit.code = await clusterUp(o);
     });
   cluster
     .command('down')
@@ -151,7 +182,7 @@ export function buildProgram(): Command {
     .option('--all', 'every recorded cluster')
     .action(async (o: { name: string; all?: boolean }) => {
       const { clusterDown } = await import('./cluster-command.js');
-      process.exitCode = await clusterDown(o);
+      exit.code = await clusterDown(o);
     });
 
   program
@@ -166,17 +197,18 @@ export function buildProgram(): Command {
     .option('--nodes-dir <dir>', 'where the emulated nodes\' roots go (default: a temp dir removed at the end)')
     .action(async (o: { driver: string; k8s?: string; backend?: string; user?: string; password?: string; junit?: string; nodesDir?: string }) => {
       const { flexSanityCommand } = await import('./flex-sanity/command.js');
-      process.exitCode = await flexSanityCommand(o);
+      exit.code = await flexSanityCommand(o);
     });
 
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
+  const exit: ExitHolder = { code: 0 };
+  const program = buildProgram(deps, exit);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return exit.code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof HarnessError) {
