@@ -139,7 +139,7 @@ export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 })
       }
       const { runConformance, exitCodeFor } = await import('./run/run.js');
       const run = deps.runConformance ?? runConformance;
-      // Ctrl-C or SIGTERM: the run stops its scenarios and clusters and writes a partial report; a second signal
+      // Ctrl-C, SIGTERM or a closed terminal: the run stops its scenarios and clusters and writes a partial report; a second signal
       // does not cut that short (leaving clusters behind is worse than waiting).
       const controller = new AbortController();
       const onSignal = (sig: NodeJS.Signals) => {
@@ -147,14 +147,13 @@ export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 })
         console.error(`${sig}: stopping the scenarios and clusters, then writing the partial report`);
         controller.abort();
       };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+      for (const sig of signals) process.on(sig, onSignal);
       try {
         const report = await run(config, { signal: controller.signal });
         exit.code = exitCodeFor(report, controller.signal.aborted);
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        for (const sig of signals) process.off(sig, onSignal);
       }
     });
 

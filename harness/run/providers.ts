@@ -57,7 +57,15 @@ export function resolveBackend(config: Pick<RunConfig, 'backend'>, env: NodeJS.P
 }
 
 /** Marks every process the run's clusters start, so a sweep after SIGKILL finds them (see cluster-command.ts). */
-const OWNER_ENV = 'DKC_CLUSTER_OWNER';
+export const OWNER_ENV = 'DKC_CLUSTER_OWNER';
+
+/**
+ * The run's owner mark, set once in this process's environment: every process the run starts after this (the
+ * clusters' daemons, the scenarios) inherits it, and `dkc cluster down` kills what carries it.
+ */
+export function ownerMark(): string {
+  return (process.env[OWNER_ENV] ??= `run-${process.pid}-${randomBytes(3).toString('hex')}`);
+}
 
 export interface ClusterRecord {
   name: string;
@@ -117,10 +125,9 @@ export function makeEmbeddedProvider(start: (o: EmbeddedClusterOptions) => Promi
     if (config.driver.kind !== 'path') throw new HarnessError('BAD_CONFIG', 'the embedded cluster installs a driver executable on its nodes, not an image');
     const profile = clusterProfile(pc.version!);
     const id = newClusterId();
-    // One owner mark for the whole run: every process any of its clusters (or scenarios) starts inherits it.
-    process.env[OWNER_ENV] ??= `run-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const owner = ownerMark();
     const workDir = await mkdtemp(join(tmpdir(), 'dkc-embedded-'));
-    const forget = await recordCluster({ name: `run-${id}`, pid: process.pid, id, workDir, kubeconfig: join(workDir, 'kubeconfig'), owner: process.env[OWNER_ENV] });
+    const forget = await recordCluster({ name: `run-${id}`, pid: process.pid, id, workDir, kubeconfig: join(workDir, 'kubeconfig'), owner });
     const label = pc.label ?? profile.version;
     let cluster: StartedCluster;
     try {

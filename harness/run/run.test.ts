@@ -1,7 +1,7 @@
 // The run loop end to end with fake clusters (StartedCluster objects made here) and fake scenarios (plain ESM
 // scripts that append result lines), so every outcome, the teardown and the interruption paths run without root.
 import t, { type Test } from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,11 @@ import { listFiles } from './artifacts.js';
 import { createProgress, type ProgressEvent } from './progress.js';
 import type { StartCluster } from './providers.js';
 import { exitCodeFor, kubeconfigSecrets, readReport, runConformance, suiteContext, type RunOptions } from './run.js';
+
+// Run records go to a private state dir, not /run/dkc/clusters.
+const STATE = mkdtempSync(join(tmpdir(), 'dkc-run-test-state-'));
+process.env.DKC_STATE_DIR = STATE;
+t.teardown(() => rmSync(STATE, { recursive: true, force: true }));
 
 const PASSWORD = 'Pl4nted-S3cret-xyz';
 const TOKEN = 'tok-Pl4nted-0123456789';
@@ -31,7 +36,7 @@ const ctx = JSON.parse(readFileSync(process.env.DKC_CONTEXT, 'utf8'));
 const b = JSON.parse(readFileSync(join(root, 'behaviour.json'), 'utf8'));
 const what = b[id + '@' + ctx.k8sVersion] ?? b[id] ?? 'pass';
 mkdirSync(join(root, 'seen'), { recursive: true });
-writeFileSync(join(root, 'seen', ctx.minor + '-' + id + '.json'), JSON.stringify({ ...ctx, contextFile: process.env.DKC_CONTEXT }));
+writeFileSync(join(root, 'seen', ctx.minor + '-' + id + '.json'), JSON.stringify({ ...ctx, contextFile: process.env.DKC_CONTEXT, owner: process.env.DKC_CLUSTER_OWNER }));
 const line = (o) => appendFileSync(ctx.resultsFile, JSON.stringify({ scenario: id, durationMs: 1, ...o }) + '\\n');
 console.log('TAP version 14');
 switch (what) {
@@ -81,6 +86,8 @@ interface Env {
   reportDir: string;
   kubeconfig: string;
   clusters: Fake[];
+  /** The run records in the state dir when each cluster was started. */
+  records: Record<string, any>[][];
   events: ProgressEvent[];
   output: () => string;
   options: (o?: Partial<RunOptions>) => RunOptions;
@@ -102,11 +109,13 @@ async function setup(t: Test, fake: { leftovers?: Record<string, string[]>; stop
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, `apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: ${TOKEN}}}]\n`);
   const clusters: Fake[] = [];
+  const records: Record<string, any>[][] = [];
   const events: ProgressEvent[] = [];
   let out = '';
   const sink = { write: (s: string) => (out += s) };
   const plain = createProgress({ stream: sink, out: sink, live: false });
   const start: StartCluster = async (pc: PlannedCluster) => {
+    records.push(readdirSync(STATE).map((f) => JSON.parse(readFileSync(join(STATE, f), 'utf8'))));
     await new Promise((r) => setTimeout(r, fake.delayMs ?? 10));
     const failure = fake.failStart?.[pc.version ?? 'existing'];
     if (failure) throw new Error(failure);
@@ -143,6 +152,7 @@ async function setup(t: Test, fake: { leftovers?: Record<string, string[]>; stop
     reportDir: join(dir, 'report'),
     kubeconfig,
     clusters,
+    records,
     events,
     output: () => out,
     options: (o = {}) => ({
@@ -250,6 +260,14 @@ t.test('outcomes map to passed, failed, error and skipped; reports are written a
   t.not(ctx.resultsFile, e.seen(32, 'bind-dynamic').resultsFile, 'a fresh results file per suite');
   t.notOk(ctx.contextFile.startsWith(e.reportDir), 'the context (it has the password) is not in the report dir');
   t.notOk(existsSync(ctx.contextFile), 'and it is removed');
+  // The run is recorded for dkc cluster down while it runs (its private dir, its pid, the owner mark its scenarios
+  // carry), and forgotten at the end with that dir.
+  const run = e.records[0]!.find((r) => ctx.contextFile.startsWith(`${r.workDir}/`));
+  t.ok(run, 'the run record names the private dir of the contexts');
+  t.match(run, { name: /^run-r[0-9a-f]{8}$/, id: /^r[0-9a-f]{8}$/, pid: process.pid, owner: process.env.DKC_CLUSTER_OWNER });
+  t.equal(ctx.owner, process.env.DKC_CLUSTER_OWNER, 'scenarios carry the owner mark');
+  t.same(readdirSync(STATE), [], 'record removed');
+  t.notOk(existsSync(run!.workDir), 'private dir removed');
   await assertNoSecrets(t, e);
 });
 

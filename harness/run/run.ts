@@ -5,6 +5,7 @@
  * (version, suite) pair starts as `missing` and is overwritten as it finishes, so an interrupted run still reports
  * what it did not do. Then the four reports are written with every known secret redacted.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { errorMessage } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { kubectlBinaries } from '../../lib/kubectl-binaries.js';
 import type { StartedCluster } from '../../clusters/provider.js';
-import { CONTEXT_SCHEMA, writeContext, type SuiteContext } from '../fixture/context.js';
+import { contextFor, writeContext, type SuiteContext } from '../fixture/context.js';
 import { checkoutRoot, type ClusterProviderName, type RunConfig } from '../plan/config.js';
 import { makePlan, type PlannedCluster, type PlannedSuite } from '../plan/plan.js';
 import { hostInfo, summarize, verdict, type Artifact, type ClusterInfo, type RunReport, type ScenarioResult } from '../report/model.js';
@@ -22,7 +23,7 @@ import { redactDeep, redactText } from '../report/redact.js';
 import { writeReports } from '../report/write-reports.js';
 import { artifactsIn, scrubSecrets, versionSlug } from './artifacts.js';
 import { createProgress, type Progress, type ProgressEvent } from './progress.js';
-import { EMBEDDED_NODES, PROVIDERS, resolveBackend, runsProvisioner, type StartCluster } from './providers.js';
+import { EMBEDDED_NODES, OWNER_ENV, PROVIDERS, ownerMark, recordCluster, resolveBackend, runsProvisioner, type StartCluster } from './providers.js';
 import { buildResult, parseResults } from './results.js';
 import { runScenarioProcess } from './scenario-process.js';
 
@@ -128,8 +129,16 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
   const scale = timeoutScale(env);
   const suiteTimeoutMs = opts.suiteTimeoutMs ?? Math.round(DEFAULT_SUITE_TIMEOUT_MS * scale);
   const kubectl = opts.kubectl ?? defaultKubectl;
-  // Contexts hold the backend password: they live in a private temp dir, never in the report dir.
+  // Contexts hold the backend password: they live in a private temp dir, never in the report dir. The run itself is
+  // recorded like a cluster, so that after a kill -9 `dkc cluster down` removes this dir and the scenarios (they
+  // carry the owner mark); while the run lives, `dkc cluster down` sends it SIGTERM, a clean interruption.
   const work = await mkdtemp(join(tmpdir(), 'dkc-run-'));
+  const owner = ownerMark();
+  const runId = `r${randomBytes(4).toString('hex')}`;
+  const forgetRun = await recordCluster({ name: `run-${runId}`, pid: process.pid, id: runId, workDir: work, kubeconfig: '', owner }).catch((err: unknown) => {
+    log.warn('cannot record the run for dkc cluster down', { error: errorMessage(err) });
+    return () => rm(work, { recursive: true, force: true });
+  });
   log.info('run started', { provider: plan.provider, clusters: plan.clusters.map((c) => c.label), suites: plan.suites.map((s) => s.id), parallel: plan.parallel, reportDir });
 
   const notRun = (s: PlannedSuite, label: string, message: string): ScenarioResult => ({ id: s.id, title: s.title, k8sVersion: label, status: 'missing', durationMs: 0, message, checks: [], artifacts: [], required: s.required });
@@ -226,7 +235,7 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
       await writeFile(resultsFile, '', { mode: 0o600 });
       writeContext(contextFile, suiteContext(cluster, { k8sVersion: slot.label, minor, resultsFile, artifactsDir: suiteArtifacts, kubectl: kubectlPath, timeoutScale: scale }));
       log.info('suite started', { cluster: slot.label, suite: suite.id });
-      const p = await runScenarioProcess({ suitesDir, id: suite.id, contextFile, resultsFile, node: opts.node ?? [process.execPath], timeoutMs: suiteTimeoutMs, killGraceMs: opts.killGraceMs ?? 10_000, signal, env });
+      const p = await runScenarioProcess({ suitesDir, id: suite.id, contextFile, resultsFile, node: opts.node ?? [process.execPath], timeoutMs: suiteTimeoutMs, killGraceMs: opts.killGraceMs ?? 10_000, signal, env: { ...env, [OWNER_ENV]: owner } });
       const artifacts: Artifact[] = [];
       if (!p.end.notFound) {
         const tap = join(dir, `${suite.id}.tap.txt`);
@@ -254,7 +263,7 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(plan.parallel, slots.length)) }, worker));
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await forgetRun();
     const results: ScenarioResult[] = [];
     for (const slot of slots) {
       results.push(...plan.suites.map((s) => slot.results.get(s.id)!));
@@ -288,25 +297,9 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
   return report;
 }
 
-/** The suite context for one scenario run on a started cluster. */
+/** The suite context for one scenario run on a started cluster (contextFor, with the run's provisioner rule). */
 export function suiteContext(cluster: StartedCluster, o: { k8sVersion: string; minor: number; resultsFile: string; artifactsDir: string; kubectl?: string; timeoutScale: number }): SuiteContext {
-  const b = cluster.backend;
-  return {
-    schema: CONTEXT_SCHEMA,
-    kubeconfig: cluster.kubeconfigPath,
-    provider: cluster.provider,
-    k8sVersion: o.k8sVersion,
-    minor: o.minor,
-    ...(b ? { backend: { kind: b.kind, url: b.url, server: b.server, user: b.user, password: b.password, portals: b.portals } } : {}),
-    nodes: cluster.nodeAccess(),
-    driver: 'datera/iscsi',
-    ...(runsProvisioner(cluster) ? { provisioner: 'datera.io/provisioner-datera', secret: { name: 'datera-secret', namespace: 'datera' } } : {}),
-    readOnly: false,
-    resultsFile: o.resultsFile,
-    artifactsDir: o.artifactsDir,
-    ...(o.kubectl ? { kubectl: o.kubectl } : {}),
-    timeoutScale: o.timeoutScale,
-  };
+  return contextFor(cluster, { ...o, provisioner: runsProvisioner(cluster), readOnly: false });
 }
 
 /** Read a report written by a run (tests, tools). */
