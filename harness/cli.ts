@@ -101,7 +101,9 @@ export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 })
     .option('--no-driver', 'skip the reference driver attach-to-mounted run (about a minute)')
     .option('--no-embedded', 'skip the embedded cluster run (cluster start, pods with Datera volumes; a few minutes)')
     .option('--replicas <n>', 'pods with their own volume started at once in the embedded run', positiveNumber, 20)
-    .action(async (o: { seconds: number; iterations: number; json?: boolean; driver: boolean; embedded: boolean; replicas: number }) => {
+    .option('--no-conformance', 'skip the timed conformance run (every scenario on one version; a few minutes)')
+    .option('--k8s <version>', 'the version of the timed conformance run', 'v1.32')
+    .action(async (o: { seconds: number; iterations: number; json?: boolean; driver: boolean; embedded: boolean; replicas: number; conformance: boolean; k8s: string }) => {
       const { runBench } = await import('./bench.js');
       // With --json and the embedded run, one JSON document with both at the end.
       const figures = await runBench({ ...o, json: o.json && !o.embedded });
@@ -110,6 +112,11 @@ export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 })
         const e = await embeddedBench({ replicas: o.replicas });
         if (o.json) console.log(JSON.stringify({ ...figures, embedded: e }, null, 2));
         else for (const line of formatEmbeddedBench(e)) console.log(line);
+      }
+      if (o.conformance) {
+        const { benchConformance, formatConformanceBench } = await import('./bench-conformance.js');
+        const c = await benchConformance({ version: o.k8s, quiet: !!o.json });
+        console.log(o.json ? JSON.stringify({ conformance: c }, null, 2) : formatConformanceBench(c));
       }
     });
 
