@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -181,8 +181,9 @@ export class EmbeddedCluster implements StartedCluster {
       await mkdir(join(nodeRoot, 'iscsi/etc/iscsi'), { recursive: true });
       await writeFile(join(nodeRoot, 'iscsi/etc/iscsi/initiatorname.iscsi'), `InitiatorName=iqn.1993-08.org.debian:01:${this.id}-${name}\n`);
       await mkdir(join(pluginDir, 'datera~iscsi'), { recursive: true });
-      await copyFile(driver, join(pluginDir, 'datera~iscsi/iscsi'));
-      await chmod(join(pluginDir, 'datera~iscsi/iscsi'), 0o755);
+      // A symlink, as the driver's README allows: wrapper scripts (the broken variants too) find their code from
+      // their own resolved path, which a copy would lose.
+      await symlink(resolve(driver), join(pluginDir, 'datera~iscsi/iscsi'));
       const env: NodeJS.ProcessEnv = {
         PATH: `${join(root, 'drivers/iscsiadm/bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
         DKC_ISCSI_ROOT: join(nodeRoot, 'iscsi'),
