@@ -5,9 +5,9 @@
  * that copies the driver into the kubelet plugin dir of every node (a node added later gets it too, and a removed
  * copy is put back), and the provisioner Deployment from drivers/provisioner/deploy/provisioner.yaml.
  *
- * Driver image contract (for `--driver <image>` and for the images this provider builds): the image holds the
- * plugin directory at /opt/datera/datera~iscsi, with the executable `iscsi` and whatever it needs beside it, and a
- * POSIX sh with cp, mv, mkdir, chmod, cmp, basename and sleep (busybox is enough).
+ * Installer image contract (for `--driver <image>`): a POSIX sh with cp, mv, mkdir, chmod, cmp, basename and sleep
+ * (busybox is enough), and either the plugin directory at /opt/datera/datera~iscsi (the executable `iscsi` and what it
+ * needs beside it), or the images/driver layout (dkc/driver: /opt/dkc and Node, see INSTALLER_SCRIPT).
  *
  * Node credentials: the reference driver needs credentials at attach and mountdevice time, before the kubelet
  * hands it the secretRef (only mount gets secrets). They come from a node file ($DATERA_CREDENTIALS_FILE). The
@@ -73,13 +73,59 @@ export function credentialsManifest(c: Credentials): string {
 }
 
 /**
- * The installer's script. Files other than the executable go first and the executable last, each through a rename,
- * so the kubelet's prober never runs a half-written driver. Then it keeps the copy in place.
+ * The `iscsi` executable the installer puts into the plugin dir: it points the driver beside it (.dkc/driver) at the
+ * node credentials file and a log, and for the reference driver at its bundled Node runtime and dist/.
+ */
+export function driverWrapper(reference: boolean): string {
+  return `#!/bin/sh
+# datera/iscsi as installed by dkc: the node credentials file and the log for the driver beside this file.
+d=$(cd "$(dirname "$0")" && pwd)
+: "\${DATERA_CREDENTIALS_FILE:=${NODE_CREDENTIALS_FILE}}"
+: "\${DATERA_FLEX_LOG:=/var/log/datera-flex.log}"
+export DATERA_CREDENTIALS_FILE DATERA_FLEX_LOG
+${reference ? 'export DKC_DRIVER_JS="$d/.dkc/dist/drivers/flexvolume/main.js"\nexport PATH="$d/.dkc/runtime/bin:$PATH"\n' : ''}exec "$d/.dkc/driver" "$@"
+`;
+}
+
+/**
+ * The installer's script. Two image layouts are accepted:
+ * - plugin-dir layout: /opt/datera/datera~iscsi with the executable `iscsi` (a user's installer image, or the thin
+ *   image this provider builds for a driver file), copied as it is;
+ * - images/driver layout (dkc/driver): the reference driver's wrapper and dist/ under /opt/dkc and Node at
+ *   /usr/local/bin/node. Kind nodes have no Node.js (nor necessarily the libstdc++ it needs), so the script bundles
+ *   Node with every shared object ldd lists and the dynamic loader, started through that loader: the node's own
+ *   libraries do not matter.
+ * Files other than the executable go first and the executable last, each through a rename, so the kubelet's prober
+ * never runs a half-written driver. Then it keeps the copy (and the credentials file) in place.
  */
 export const INSTALLER_SCRIPT = `set -eu
 src=${IMAGE_DRIVER_DIR}
+dkc=/opt/dkc
+node_bin=/usr/local/bin/node
+bundle=/tmp/dkc-bundle/${DRIVER_DIR_NAME}
 dst=/flexmnt/${DRIVER_DIR_NAME}
 creds=/etc/datera-node-credentials/credentials.json
+host_etc=/host/etc/datera
+bundle_reference() {
+  rt="$bundle/.dkc/runtime"
+  rm -rf "$bundle"
+  mkdir -p "$rt/bin" "$rt/lib" "$rt/libexec"
+  cp -R "$dkc/dist" "$bundle/.dkc/dist"
+  cp "$dkc/package.json" "$bundle/.dkc/package.json"
+  cp "$dkc/drivers/flexvolume/${DRIVER_DIR_NAME}/iscsi" "$bundle/.dkc/driver"
+  loader=$(ldd "$node_bin" 2>/dev/null | sed -n 's/^[[:space:]]*\\(\\/[^ ]*\\) (0x.*$/\\1/p' | head -n 1) || loader=
+  if [ -n "$loader" ]; then
+    for lib in $(ldd "$node_bin" | sed -n 's/^.*=> \\(\\/[^ ]*\\) (0x.*$/\\1/p') "$loader"; do cp -L "$lib" "$rt/lib/"; done
+    cp "$node_bin" "$rt/libexec/node"
+    printf '#!/bin/sh\\nd=$(cd "$(dirname "$0")/.." && pwd)\\nexec "$d/lib/%s" --library-path "$d/lib" "$d/libexec/node" "$@"\\n' "$(basename "$loader")" > "$rt/bin/node"
+  else
+    cp "$node_bin" "$rt/bin/node"
+  fi
+  chmod 0755 "$rt/bin/node"
+  cat > "$bundle/iscsi" <<'DKC_WRAPPER'
+${driverWrapper(true)}DKC_WRAPPER
+  src="$bundle"
+}
 install_driver() {
   mkdir -p "$dst"
   for f in "$src"/* "$src"/.[!.]*; do
@@ -95,17 +141,25 @@ install_driver() {
   chmod 0755 "$dst/.iscsi.new"
   mv -f "$dst/.iscsi.new" "$dst/iscsi"
   if [ -f "$creds" ]; then
-    mkdir -p /host/etc/datera
-    cp "$creds" /host/etc/datera/.credentials.json.new
-    chmod 0600 /host/etc/datera/.credentials.json.new
-    mv -f /host/etc/datera/.credentials.json.new /host/etc/datera/credentials.json
+    mkdir -p "$host_etc"
+    cp "$creds" "$host_etc/.credentials.json.new"
+    chmod 0600 "$host_etc/.credentials.json.new"
+    mv -f "$host_etc/.credentials.json.new" "$host_etc/credentials.json"
   fi
   echo "installed datera/iscsi into $dst"
 }
+if [ ! -x "$src/iscsi" ]; then
+  if [ -x "$dkc/drivers/flexvolume/${DRIVER_DIR_NAME}/iscsi" ] && [ -x "$node_bin" ]; then
+    bundle_reference
+  else
+    echo "this image has no driver: neither $src/iscsi nor $dkc/drivers/flexvolume/${DRIVER_DIR_NAME}/iscsi with $node_bin" >&2
+    exit 1
+  fi
+fi
 install_driver
 while true; do
   sleep 30
-  if ! cmp -s "$src/iscsi" "$dst/iscsi" || { [ -f "$creds" ] && ! cmp -s "$creds" /host/etc/datera/credentials.json; }; then install_driver; fi
+  if ! cmp -s "$src/iscsi" "$dst/iscsi" || { [ -f "$creds" ] && ! cmp -s "$creds" "$host_etc/credentials.json"; }; then install_driver; fi
 done
 `;
 

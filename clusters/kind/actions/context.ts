@@ -44,7 +44,10 @@ export interface KindClusterOptions {
   version: string;
   /** Its row from versions.ts (overrides applied), e.g. `kindVersion(version, config.kindOverrides)`. */
   kind: KindVersion;
-  /** A driver executable (built into an installer image here), or an installer image (contract in manifests.ts). */
+  /**
+   * A driver executable (the reference driver comes from the dkc/driver image; any other file gets a thin installer
+   * image built here), or an installer image (layouts in manifests.ts).
+   */
   driver: DriverChoice;
   /** 'mock': the mock Datera with its targets in a tgt container; or a real system the nodes can reach. */
   backend: 'mock' | Omit<BackendInfo, 'kind'>;
@@ -55,7 +58,7 @@ export interface KindClusterOptions {
   log: (msg: string, fields?: Record<string, unknown>) => void;
   /** Abort a start: checked between actions and while waiting; whatever was made is removed. */
   signal?: AbortSignal;
-  /** The provisioner Deployment: its image, or built from the checkout (default); false to leave it out. */
+  /** The provisioner Deployment: its image (default the dkc/driver image); false to leave it out. */
   provisioner?: false | { image?: string };
   /** Workload images to have in the nodes (the suites' defaults: mariadb:10.11, busybox:1.36). */
   images?: { mysql?: string; busybox?: string };
@@ -70,10 +73,13 @@ export interface KindClusterOptions {
   timeouts?: Partial<KindTimeouts>;
   /** Starts the mock; default the real MockDatera (tests substitute one). */
   startMock?: (o: KindMockOptions) => Promise<KindMock>;
-  /** Checkout root for image builds (default: this package's root). */
+  /**
+   * The dkc/driver image (images/driver): the reference driver's source, the provisioner, the base of a driver
+   * file's image. Default: `images/build --print-ref driver` of the checkout.
+   */
+  dkcImage?: string;
+  /** Checkout root (default: this package's root). */
   root?: string;
-  /** Node.js binary bundled into built images (default: this process's). */
-  nodeBinary?: string;
 }
 
 export interface KindNodeState {

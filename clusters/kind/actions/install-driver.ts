@@ -3,6 +3,7 @@
  * the rollout is complete only when each pod's readiness probe saw the executable, and each node container is
  * asked directly as well.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HarnessError } from '../../../lib/errors.js';
@@ -11,9 +12,10 @@ import { DATERA_NAMESPACE, DRIVER_DIR_NAME, INSTALLER_NAME, driverInstallerManif
 import { waitRounds, type KindAction, type KindContext } from './context.js';
 
 export async function applyManifest(ctx: KindContext, file: string, text: string): Promise<void> {
-  await mkdir(join(ctx.workDir, 'manifests'), { recursive: true });
-  const path = join(ctx.workDir, 'manifests', file);
-  ctx.undo(`manifest ${file}`, () => rm(path, { force: true }));
+  const dir = join(ctx.workDir, 'manifests');
+  if (!existsSync(dir)) ctx.undo('manifests', () => rm(dir, { recursive: true, force: true }));
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, file);
   await writeFile(path, text);
   await ctx.tools.kubectl(['apply', '-f', path]);
 }

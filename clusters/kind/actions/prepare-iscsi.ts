@@ -20,6 +20,7 @@ export const prepareIscsi: KindAction = {
       if (m.exitCode !== 0) throw new HarnessError('MISSING_TOOL', `the host kernel has no iscsi_tcp module (modprobe in ${first}: ${m.stderr.trim()}); run \`sudo modprobe iscsi_tcp\` on the Docker host (Ubuntu: linux-modules-extra-$(uname -r))`);
     }
     for (const n of ctx.nodes) {
+      ctx.checkAbort();
       // The name is an argument of the script, never spliced into it.
       await ctx.tools.docker(['exec', n.name, 'sh', '-c', 'printf "InitiatorName=%s\\n" "$1" > /etc/iscsi/initiatorname.iscsi', 'sh', initiatorName(n.name)]);
       const r = await ctx.tools.docker(['exec', n.name, 'systemctl', 'restart', 'iscsid.service'], { nothrow: true });

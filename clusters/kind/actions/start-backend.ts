@@ -10,6 +10,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HarnessError } from '../../../lib/errors.js';
+import type { MockDateraOptions, StartedMockDatera } from '../../../mocks/datera/mock-datera.js';
 import type { KindAction, KindContext, KindMock, KindMockOptions } from './context.js';
 
 /** The label mocks/tgt/container-target-host.ts puts on a tgt host's container and networks. */
@@ -28,9 +29,13 @@ export async function kindGateway(ctx: KindContext): Promise<string> {
   return parts.join('.');
 }
 
-async function startMockDatera(o: KindMockOptions): Promise<KindMock> {
-  const { MockDatera } = await import('../../../mocks/datera/mock-datera.js');
-  const m = await new MockDatera({ host: o.host, httpPort: 0, httpsPort: null, targets: 'container', stateDir: o.stateDir }).start();
+type StartMock = (o: MockDateraOptions) => Promise<Pick<StartedMockDatera, 'url' | 'server' | 'credentials' | 'portals' | 'targetHost' | 'requests' | 'stop'>>;
+
+const realMock: StartMock = async (o) => new (await import('../../../mocks/datera/mock-datera.js')).MockDatera(o).start();
+
+/** The mock Datera on `host` (any free port, plain HTTP), its targets in a tgt container (mocks/tgt). */
+export async function startMockDatera(o: KindMockOptions, start: StartMock = realMock): Promise<KindMock> {
+  const m = await start({ host: o.host, httpPort: 0, httpsPort: null, targets: 'container', stateDir: o.stateDir });
   const host = m.targetHost as { instanceId?: string } | undefined;
   return { url: m.url, server: m.server, credentials: m.credentials, portals: m.portals, tgtInstance: host?.instanceId, requests: () => m.requests(), stop: () => m.stop() };
 }
@@ -60,8 +65,9 @@ export const startBackend: KindAction = {
     if (!ctx.tgtNetworks.length) throw new HarnessError('TARGET_HOST', `the tgt container host ${mock.tgtInstance} has no networks labelled ${TGT_INSTANCE_LABEL}=${mock.tgtInstance}`);
     for (const net of ctx.tgtNetworks) {
       for (const node of ctx.nodes) {
-        ctx.undo(`node ${node.name} on ${net}`, () => ctx.tools.docker(['network', 'disconnect', '--force', net, node.name]));
+        ctx.checkAbort();
         await ctx.tools.docker(['network', 'connect', net, node.name]);
+        ctx.undo(`node ${node.name} on ${net}`, () => ctx.tools.docker(['network', 'disconnect', '--force', net, node.name]));
       }
     }
   },
