@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { HarnessError, errorMessage } from '../../lib/errors.js';
 import type { BackendInfo, ClusterNodeInfo, NodeAccess, NodeCommandResult, StartedCluster } from '../provider.js';
 import { ACTIONS } from './actions/index.js';
-import type { KindAction, KindClusterOptions, KindContext, KindMock, KindNodeState, KindTimeouts } from './actions/context.js';
+import type { KindAction, KindClusterOptions, KindContext, KindNodeState, KindTimeouts } from './actions/context.js';
 import { PLUGIN_DIR } from './cluster-config.js';
 import type { KindTools } from './tools.js';
 import { parseK8sVersion } from './versions.js';
@@ -96,14 +96,6 @@ export class StartedKindCluster implements StartedCluster {
 
   get backend(): BackendInfo | undefined {
     return this.ctx.backend;
-  }
-
-  get name(): string {
-    return this.ctx.name;
-  }
-
-  get mock(): KindMock | undefined {
-    return this.ctx.mock;
   }
 
   /** Run the actions in order; on failure or abort undo what was made and rethrow. */

@@ -31,11 +31,10 @@ export async function kindGateway(ctx: KindContext): Promise<string> {
 
 type StartMock = (o: MockDateraOptions) => Promise<Pick<StartedMockDatera, 'url' | 'server' | 'credentials' | 'portals' | 'targetHost' | 'requests' | 'stop'>>;
 
-const realMock: StartMock = async (o) => new (await import('../../../mocks/datera/mock-datera.js')).MockDatera(o).start();
-
-/** The mock Datera on `host` (any free port, plain HTTP), its targets in a tgt container (mocks/tgt). */
-export async function startMockDatera(o: KindMockOptions, start: StartMock = realMock): Promise<KindMock> {
-  const m = await start({ host: o.host, httpPort: 0, httpsPort: null, targets: 'container', stateDir: o.stateDir });
+/** The mock Datera on `host` (any free port, plain HTTP), its targets in a tgt container (mocks/tgt); `start` for tests. */
+export async function startMockDatera(o: KindMockOptions, start?: StartMock): Promise<KindMock> {
+  const opts: MockDateraOptions = { host: o.host, httpPort: 0, httpsPort: null, targets: 'container', stateDir: o.stateDir };
+  const m = await (start ? start(opts) : new (await import('../../../mocks/datera/mock-datera.js')).MockDatera(opts).start());
   const host = m.targetHost as { instanceId?: string } | undefined;
   return { url: m.url, server: m.server, credentials: m.credentials, portals: m.portals, tgtInstance: host?.instanceId, requests: () => m.requests(), stop: () => m.stop() };
 }
@@ -53,7 +52,7 @@ export const startBackend: KindAction = {
     const stateDir = join(ctx.workDir, 'datera');
     ctx.undo('mock state', () => rm(stateDir, { recursive: true, force: true }));
     // MockDatera.start removes its own tgt container when it fails, so the undo follows a successful start.
-    const mock = await (ctx.o.startMock ?? startMockDatera)({ host, stateDir });
+    const mock = ctx.o.startMock ? await ctx.o.startMock({ host, stateDir }) : await startMockDatera({ host, stateDir });
     ctx.mock = mock;
     ctx.undo('mock datera', () => mock.stop());
     await ctx.record({ tgtInstance: mock.tgtInstance ?? null });
