@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { StartedCluster } from '../../clusters/provider.js';
 import { createLogger } from '../../lib/log.js';
 import type { RunConfig } from '../plan/config.js';
-import { PROVIDERS, afterStop, makeEmbeddedProvider, recordCluster, resolveBackend, runsProvisioner, startExisting } from './providers.js';
+import type { KindClusterOptions } from '../../clusters/kind/kind-cluster.js';
+import { kindVersion } from '../../clusters/kind/versions.js';
+import { PROVIDERS, afterStop, makeEmbeddedProvider, makeKindProvider, recordCluster, resolveBackend, runsProvisioner, startExisting, startKind } from './providers.js';
 
 const config = (o: Partial<RunConfig> = {}): RunConfig => ({ cluster: 'embedded', versions: ['v1.32'], suites: ['bind-static'], driver: { kind: 'path', path: '/d/iscsi', reference: false }, backend: { kind: 'mock' }, reportDir: '/r', parallel: 1, kindOverrides: {}, ...o });
 const ctx = { log: createLogger(), backend: undefined };
@@ -113,9 +115,55 @@ t.test('afterStop delegates everything and reports a failing after-step as a lef
   t.same(await c.stop(), ['left', 'cluster record: EBUSY']);
 });
 
-t.test('the registry: kind is refused with what to use instead; existing wraps the kubeconfig; who runs a provisioner', async (t) => {
+t.test('the kind provider: the planned version\'s row, the driver and backend passed on, a work dir removed after a clean stop', async (t) => {
+  const seen: KindClusterOptions[] = [];
+  const provider = makeKindProvider(async (o) => {
+    seen.push(o);
+    o.log('up', { x: 1 });
+    await writeFile(join(o.workDir, 'kind-cluster.json'), '{}');
+    return fake({
+      provider: 'kind',
+      stop: async () => {
+        await rm(join(o.workDir, 'kind-cluster.json'));
+        return [];
+      },
+    });
+  });
+  const kindPlanned = { provider: 'kind' as const, version: 'v1.30', label: 'v1.30.13', emulated: false };
+  const c = await provider(kindPlanned, config({ cluster: 'kind', driver: { kind: 'image', image: 'reg.example/d:1' }, kindOverrides: { 'v1.30': { calico: 'v3.29.2' } } }), ctx);
+  const o = seen[0]!;
+  t.match(o, { version: 'v1.30', driver: { image: 'reg.example/d:1' }, backend: 'mock' });
+  t.equal(o.kind.nodeImage, kindVersion('1.30').nodeImage);
+  t.equal(o.kind.calico, 'v3.29.2', 'overrides from the config file apply');
+  t.match(o.id, /^k[0-9a-f]{8}$/);
+  t.ok(existsSync(o.workDir));
+  t.same(await c.stop(), []);
+  t.notOk(existsSync(o.workDir), 'removed after a stop that left nothing');
+
+  // A stop with leftovers keeps the work dir (its record is what clusters/kind/sweep.ts reads); a failed start removes an empty one.
+  const keep = makeKindProvider(async (o2) => {
+    seen.push(o2);
+    await writeFile(join(o2.workDir, 'kind-cluster.json'), '{}');
+    return fake({ provider: 'kind', stop: async () => ['kind cluster dkc-x: still there'] });
+  });
+  const backend = { kind: 'datera' as const, url: 'http://d:7717', server: 'd:7717', user: 'u', password: 'p', portals: [] };
+  const k = await keep(kindPlanned, config({ cluster: 'kind' }), { log: createLogger(), backend });
+  t.same(seen[1]!.driver, { path: '/d/iscsi', reference: false });
+  t.same(seen[1]!.backend, { url: 'http://d:7717', server: 'd:7717', user: 'u', password: 'p', portals: [] });
+  t.same(await k.stop(), ['kind cluster dkc-x: still there']);
+  t.ok(existsSync(seen[1]!.workDir), 'kept for the sweeper');
+  await rm(seen[1]!.workDir, { recursive: true, force: true });
+  const failing = makeKindProvider(async (o3) => {
+    seen.push(o3);
+    throw new Error('MISSING_TOOL: kind');
+  });
+  await t.rejects(failing(kindPlanned, config({ cluster: 'kind' }), ctx), { message: 'MISSING_TOOL: kind' });
+  t.notOk(existsSync(seen[2]!.workDir), 'a failed start leaves no work dir');
+});
+
+t.test('the registry: all three providers; existing wraps the kubeconfig; who runs a provisioner', async (t) => {
   t.same(Object.keys(PROVIDERS).sort(), ['embedded', 'existing', 'kind']);
-  await t.rejects(PROVIDERS.kind({ ...planned, provider: 'kind' }, config({ cluster: 'kind' }), ctx), { code: 'BAD_CONFIG', message: /the kind provider is not built into dkc run yet/ });
+  t.equal(PROVIDERS.kind, startKind);
   await t.rejects(startExisting({ provider: 'existing', version: null, label: null, emulated: false, kubeconfig: '/nonexistent/kc' }, config({ cluster: 'existing' }), ctx), { code: 'BAD_CONFIG', message: /cannot load the kubeconfig \/nonexistent\/kc/ });
   const b = { kind: 'mock' as const, server: 's', url: 'u', user: 'a', password: 'p', portals: [] };
   t.equal(runsProvisioner({ provider: 'embedded', backend: b }), true);

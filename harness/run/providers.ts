@@ -5,7 +5,7 @@
  * that `dkc cluster down --all` can sweep a run that was killed with SIGKILL half-way.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import type { BackendInfo, StartedCluster } from '../../clusters/provider.js';
 import { EmbeddedCluster, newClusterId, type EmbeddedClusterOptions } from '../../clusters/embedded/cluster.js';
 import { clusterProfile } from '../../clusters/embedded/profiles.js';
 import { ExistingCluster } from '../../clusters/existing/provider.js';
+import { RECORD_FILE as KIND_RECORD_FILE, newKindClusterId, startKindCluster, type KindClusterOptions } from '../../clusters/kind/kind-cluster.js';
+import { kindVersion } from '../../clusters/kind/versions.js';
 import { stateDir } from '../cluster-command.js';
 import type { ClusterProviderName, RunConfig } from '../plan/config.js';
 import type { PlannedCluster } from '../plan/plan.js';
@@ -153,9 +155,41 @@ export const startEmbedded: StartCluster = makeEmbeddedProvider();
 
 export const startExisting: StartCluster = async (pc, config, ctx) => ExistingCluster.start({ kubeconfig: pc.kubeconfig ?? config.kubeconfig!, ...(ctx.backend ? { backend: ctx.backend } : {}) });
 
-export const startKind: StartCluster = async () => {
-  throw new HarnessError('BAD_CONFIG', 'the kind provider is not built into dkc run yet; use --cluster embedded, or --cluster existing with the kubeconfig of a kind cluster you made');
-};
+/**
+ * The kind provider over a start function (startKindCluster; tests check the wiring with a fake). Each cluster gets
+ * its own work dir, removed after a stop that left nothing (the provider's record in it, kind-cluster.json, is gone
+ * then); otherwise it stays for clusters/kind/sweep.ts.
+ */
+export function makeKindProvider(start: (o: KindClusterOptions) => Promise<StartedCluster> = startKindCluster): StartCluster {
+  return async (pc, config, ctx) => {
+    const kind = kindVersion(pc.version!, config.kindOverrides);
+    const id = newKindClusterId();
+    const workDir = await mkdtemp(join(tmpdir(), 'dkc-kind-'));
+    const label = pc.label ?? kind.release;
+    const removeWorkDir = async () => {
+      if (!existsSync(join(workDir, KIND_RECORD_FILE))) await rm(workDir, { recursive: true, force: true });
+    };
+    let cluster: StartedCluster;
+    try {
+      cluster = await start({
+        version: pc.version!,
+        kind,
+        id,
+        workDir,
+        driver: config.driver.kind === 'path' ? { path: config.driver.path, reference: config.driver.reference } : { image: config.driver.image },
+        backend: ctx.backend ? { url: ctx.backend.url, server: ctx.backend.server, user: ctx.backend.user, password: ctx.backend.password, portals: ctx.backend.portals } : 'mock',
+        log: (msg, fields) => ctx.log.info(msg, { cluster: label, ...fields }),
+      });
+    } catch (err) {
+      // start() undid what it made.
+      await removeWorkDir();
+      throw err;
+    }
+    return afterStop(cluster, removeWorkDir);
+  };
+}
+
+export const startKind: StartCluster = makeKindProvider();
 
 /** Provider name -> how to start one planned cluster. */
 export const PROVIDERS: Record<ClusterProviderName, StartCluster> = {
