@@ -22,9 +22,9 @@ export const BROKEN_CASES: BrokenCase[] = [
   { variant: 'never-logout', suites: ['delete-cascade'], caughtBy: { scenario: 'delete-cascade', check: /every iSCSI session .*logged out/ } },
   { variant: 'keeps-acl', suites: ['delete-cascade'], caughtBy: { scenario: 'delete-cascade', check: /no node is left in the backend volumes' ACLs/ } },
   { variant: 'reformat-always', suites: ['statefulset-mysql'], caughtBy: { scenario: 'statefulset-mysql', check: /rows|data|checksum/i } },
-  { variant: 'ignores-fstype', suites: ['bind-dynamic'], caughtBy: { scenario: 'bind-dynamic', check: /./ } },
+  { variant: 'ignores-fstype', suites: ['bind-dynamic'], caughtBy: { scenario: 'bind-dynamic', check: /fsType/ } },
   { variant: 'mounts-read-only', suites: ['bind-dynamic'], caughtBy: { scenario: 'bind-dynamic', check: /writ/ } },
-  { variant: 'noisy', suites: ['bind-dynamic'], caughtBy: { scenario: 'bind-dynamic', check: /./ } },
+  { variant: 'noisy', suites: ['bind-dynamic'], caughtBy: { scenario: 'bind-dynamic', check: /a pod mounts the volume/ } },
   { variant: 'attach-only', suites: ['bind-dynamic'] },
 ];
 
