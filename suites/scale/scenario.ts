@@ -236,7 +236,9 @@ async function crashed(s: Scenario, pods: k8s.V1Pod[]): Promise<string | undefin
   for (const p of pods) {
     for (const c of p.status?.containerStatuses ?? []) {
       if (c.restartCount < 2 && c.state?.waiting?.reason !== 'CrashLoopBackOff') continue;
-      const log = await s.kube.core.readNamespacedPodLog({ namespace: s.ns, name: p.metadata!.name!, container: c.name, previous: true, tailLines: 6 }).catch(() => '');
+      // The instance before the current one, or (right after the first crash) the current, terminated one.
+      const read = (previous: boolean) => s.kube.core.readNamespacedPodLog({ namespace: s.ns, name: p.metadata!.name!, container: c.name, previous, tailLines: 6 }).then(String, () => '');
+      const log = (await read(true)).trim() || (await read(false));
       return `${p.metadata!.name}/${c.name} keeps crashing (${c.restartCount} restarts, ${c.state?.waiting?.reason ?? 'running'}); last log lines: ${String(log).trim().replace(/\n/g, ' | ') || '(none)'}`;
     }
   }

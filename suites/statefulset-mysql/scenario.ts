@@ -2,6 +2,11 @@
 // mysql-0..2 carry their ordinals and stable hostnames through the headless Service; claims data-mysql-<n> are Bound
 // to datera/iscsi PVs, one backend volume each; rows with checksums survive deleting a pod and rescheduling it onto
 // another node; the volumes carry the class's fsType (xfs, and ext4 through a second class) and are writable.
+//
+// data-mysql-1 is made beforehand on the Datera guide's static PV (credentials inline, as the guide's StatefulSet
+// example pre-creates its PVs), and the StatefulSet adopts it by name. Provisioned PVs carry a secretRef, which the
+// driver only receives at mount time, so they attach when mounting; the inline PV goes through attach and
+// mountdevice with its device. One StatefulSet thus exercises both paths of the driver, at no extra time.
 import type { Test } from 'tap';
 import type * as k8s from '@kubernetes/client-node';
 import { scenario, MySql, MYSQL_CONTAINER, podReady, podSummary, notFound, type Scenario } from '../../harness/index.js';
@@ -9,6 +14,8 @@ import { scenario, MySql, MYSQL_CONTAINER, podReady, podSummary, notFound, type 
 const REPLICAS = 3;
 const ROWS = 20;
 const DATADIR = '/var/lib/mysql';
+/** The ordinal whose claim is the guide's static PV with inline credentials. */
+const GUIDE = 1;
 
 await scenario(
   'statefulset-mysql',
@@ -16,6 +23,9 @@ await scenario(
     const xfsClass = await s.storageClass({ fsType: 'xfs' }, 'Delete');
     const ext4Class = await s.storageClass({ fsType: 'ext4' }, 'Delete');
     const db = new MySql(s, { replicas: REPLICAS, storageClass: xfsClass, podManagementPolicy: 'OrderedReady' });
+    const guidePV = `${s.ns}-${db.claim(GUIDE)}`;
+    await s.create(s.guidePV(guidePV, { volumeID: guidePV, fsType: 'xfs', reclaim: 'Retain', claimRef: { namespace: s.ns, name: db.claim(GUIDE) } }));
+    await s.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: db.claim(GUIDE), labels: { app: db.name } }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName: guidePV, resources: { requests: { storage: '1Gi' } } } });
     await db.create();
     // The ext4 volume is a plain pod on a claim from the second class, started while MariaDB initialises.
     await s.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'ext4-data' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: ext4Class, resources: { requests: { storage: '1Gi' } } } });
@@ -91,7 +101,7 @@ await scenario(
 
     const volumeOf = new Map<string, string>();
     await s.check(
-      'claims data-mysql-0..2 are Bound to datera/iscsi PVs with fsType xfs',
+      'claims data-mysql-0..2 are Bound to datera/iscsi PVs with fsType xfs (data-mysql-1 to the guide\'s static PV)',
       async (t) => {
         const claims = (await s.kube.core.listNamespacedPersistentVolumeClaim({ namespace: s.ns })).items.filter((c) => c.metadata?.name?.startsWith(`data-${db.name}-`));
         t.same(claims.map((c) => c.metadata!.name).sort(), ordinals.map((n) => db.claim(n)), 'one claim per ordinal, named data-mysql-<n>');
@@ -100,7 +110,8 @@ await scenario(
           const pv = (await s.kube.pv(c.spec!.volumeName!))!;
           t.equal(pv.spec?.flexVolume?.driver, s.ctx.driver, `${db.claim(n)}: PV ${pv.metadata!.name} is a ${s.ctx.driver} flexVolume`);
           t.equal(pv.spec?.flexVolume?.fsType, 'xfs', `${db.claim(n)}: PV fsType from the class`);
-          t.equal(pv.spec?.storageClassName, xfsClass, `${db.claim(n)}: PV class`);
+          if (n === GUIDE) t.equal(pv.metadata?.name, guidePV, `${db.claim(n)}: adopted with the guide's PV ${guidePV}`);
+          else t.equal(pv.spec?.storageClassName, xfsClass, `${db.claim(n)}: PV provisioned from class ${xfsClass}`);
           t.equal(`${pv.spec?.claimRef?.namespace}/${pv.spec?.claimRef?.name}`, `${s.ns}/${db.claim(n)}`, `PV ${pv.metadata!.name} is bound back to ${db.claim(n)}`);
           const pod = (await s.kube.pod(s.ns, db.pod(n)))!;
           const vol = (pod.spec?.volumes ?? []).find((v) => v.name === 'data');
@@ -119,8 +130,9 @@ await scenario(
           const c = (await s.kube.pvc(s.ns, db.claim(n)))!;
           const vid = volumeOf.get(db.claim(n)) ?? '';
           t.ok(vid, `${db.claim(n)}: its PV names a backend volume (volumeID)`);
-          const mine = vols.filter((v) => v.name.includes(c.metadata!.uid!));
-          t.same(mine.map((v) => v.name), [vid], `${db.claim(n)}: exactly one backend volume for claim uid ${c.metadata!.uid}, the one its PV names`);
+          // Provisioned volumes are named after the claim's uid; the guide's volume is its volumeID.
+          const mine = vols.filter((v) => (n === GUIDE ? v.name === vid : v.name.includes(c.metadata!.uid!)));
+          t.same(mine.map((v) => v.name), [vid], n === GUIDE ? `${db.claim(n)}: the driver made backend volume ${vid} on attach` : `${db.claim(n)}: exactly one backend volume for claim uid ${c.metadata!.uid}, the one its PV names`);
         }
         t.equal(new Set(volumeOf.values()).size, REPLICAS, 'the claims have distinct backend volumes');
         s.evidence(`backend volumes: ${vols.map((v) => v.name).join(', ')}`);
@@ -181,7 +193,7 @@ await scenario(
     const noRows = notUp || (wrote ? false : 'the rows could not be written');
 
     await s.check(
-      'rows survive deleting mysql-1 (recreated with the same claim, same node allowed)',
+      'rows survive deleting mysql-1 (recreated with the same claim, same node allowed; the guide\'s static PV)',
       async (t) => {
         const name = db.pod(1);
         const before = (await s.kube.pod(s.ns, name))!;
@@ -196,7 +208,7 @@ await scenario(
 
     const schedulable = await s.kube.workerNodes();
     await s.check(
-      'rows survive rescheduling mysql-2 to another node (its node cordoned, pod deleted)',
+      'rows survive rescheduling mysql-2 to another node (its node cordoned, pod deleted; a provisioned PV)',
       async (t) => {
         const name = db.pod(2);
         const before = (await s.kube.pod(s.ns, name))!;
@@ -236,7 +248,9 @@ async function crashed(s: Scenario, pods: k8s.V1Pod[]): Promise<string | undefin
   for (const p of pods) {
     for (const c of p.status?.containerStatuses ?? []) {
       if (c.restartCount < 2 && c.state?.waiting?.reason !== 'CrashLoopBackOff') continue;
-      const log = await s.kube.core.readNamespacedPodLog({ namespace: s.ns, name: p.metadata!.name!, container: c.name, previous: true, tailLines: 6 }).catch(() => '');
+      // The instance before the current one, or (right after the first crash) the current, terminated one.
+      const read = (previous: boolean) => s.kube.core.readNamespacedPodLog({ namespace: s.ns, name: p.metadata!.name!, container: c.name, previous, tailLines: 6 }).then(String, () => '');
+      const log = (await read(true)).trim() || (await read(false));
       return `${p.metadata!.name}/${c.name} keeps crashing (${c.restartCount} restarts, ${c.state?.waiting?.reason ?? 'running'}); last log lines: ${String(log).trim().replace(/\n/g, ' | ') || '(none)'}`;
     }
   }
