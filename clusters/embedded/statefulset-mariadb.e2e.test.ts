@@ -91,7 +91,7 @@ if (!skip) {
                     { name: 'MYSQL_DATABASE', value: 'app' },
                   ],
                   ports: [{ name: 'mysql', containerPort: 3306 }],
-                  readinessProbe: { exec: { command: ['sh', '-c', 'mariadb-admin -uroot -p"$MYSQL_ROOT_PASSWORD" ping'] }, periodSeconds: 2, timeoutSeconds: 5 },
+                  readinessProbe: { exec: { command: ['sh', '-c', 'mariadb-admin -uroot -p"$MYSQL_ROOT_PASSWORD" --protocol=tcp -h 127.0.0.1 ping'] }, periodSeconds: 2, timeoutSeconds: 5 },
                   volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }],
                 },
               ],

@@ -90,6 +90,10 @@ await scenario(
       t.ok(podReady(pod), 'Ready');
       // Written through exec rather than by the container's command, so a read-only mount fails here, saying so.
       t.equal((await s.kube.sh(s.ns, 'writer', 'c', 'echo hello > /data/f && sync && cat /data/f')).trim(), 'hello', 'a file written to the volume reads back');
+      // And /data is the 2 GiB volume, not whatever a driver that never attached left there (the node's own disk).
+      const kb = Number((await s.kube.sh(s.ns, 'writer', 'c', "df -k /data | tail -1 | awk '{print $2}'")).trim());
+      s.evidence(`df -k /data: ${kb} KiB`);
+      t.ok(kb > 1.5 * 1024 * 1024 && kb <= 2 * 1024 * 1024, `/data is a filesystem of the claim's 2 GiB (found ${(kb / 1024 / 1024).toFixed(2)} GiB)`);
     });
 
     await s.check("the mounted volume carries the class's fsType (ext4)", async (t) => {
