@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -203,7 +203,7 @@ export class EmbeddedCluster implements StartedCluster {
       this.undo(`kubelet ${name}`, async () => {
         const left = await kubelet.shutdown();
         if (left.length) throw new Error(left.join('; '));
-        await this.sweepNode(nodeRoot);
+        await this.sweepNode(nodeRoot, env);
       });
     }
 
@@ -236,10 +236,37 @@ export class EmbeddedCluster implements StartedCluster {
     });
   }
 
-  /** Anything left under a node root after its kubelet stopped: mounts (deepest first). */
-  private async sweepNode(nodeRoot: string): Promise<void> {
-    const mounts = (await readMounts()).filter((m) => under(m.target, nodeRoot)).reverse();
-    for (const m of mounts) await run(['umount', '-l', m.target], { nothrow: true });
+  /**
+   * Anything left under a node root after its kubelet stopped, which a driver that leaks (never logs out, never
+   * unmounts) leaves behind: filesystem mounts (deepest first), iSCSI sessions (the node's own iscsiadm logs out
+   * of everything; userspace initiator processes that survive are killed), loop devices over its LUN exports, and
+   * the FUSE exports themselves. The scenarios' hygiene checks have reported the leak by then; the cluster must
+   * still leave nothing on the host.
+   */
+  private async sweepNode(nodeRoot: string, env: NodeJS.ProcessEnv): Promise<void> {
+    const umountUnder = async (pred: (m: { target: string; fstype: string }) => boolean) => {
+      const mounts = (await readMounts()).filter((m) => under(m.target, nodeRoot) && pred(m)).reverse();
+      for (const m of mounts) await run(['umount', '-l', m.target], { nothrow: true });
+    };
+    await umountUnder((m) => !m.fstype.startsWith('fuse'));
+    await run(['iscsiadm', '-m', 'node', '--logoutall=all'], { env, nothrow: true, timeoutMs: 30_000 });
+    const loops = await run(['losetup', '-a'], { nothrow: true });
+    for (const line of loops.stdout.split('\n')) {
+      const m = /^(\/dev\/loop\d+):.*\((.*)\)\s*$/.exec(line);
+      if (m && under(m[2]!, nodeRoot)) await run(['losetup', '-d', m[1]!], { nothrow: true });
+    }
+    for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmd.startsWith('qemu-storage-daemon') && cmd.includes(nodeRoot)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    await umountUnder(() => true);
   }
 
   private parts(): ServerParts {
