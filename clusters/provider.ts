@@ -23,6 +23,17 @@ export interface ClusterNodeInfo {
   root: string;
 }
 
+/** argv prefix + environment that run a command on a node; see suites/fixture/context.ts. */
+export interface NodeAccess {
+  name: string;
+  address: string;
+  exec: string[];
+  env?: Record<string, string>;
+  kubeletRoot: string;
+  pluginDir: string;
+  iscsiRoot: string;
+}
+
 export interface NodeCommandResult {
   exitCode: number | null;
   stdout: string;
@@ -36,6 +47,8 @@ export interface StartedCluster {
   readonly kubeconfigPath: string;
   readonly backend: BackendInfo | undefined;
   nodes(): ClusterNodeInfo[];
+  /** How suites reach each node (serialisable: it goes into the suite context file). */
+  nodeAccess(): NodeAccess[];
   /** Run a command on a node as the kubelet's environment sees it (PATH with the node's iscsiadm first). */
   nodeExec(node: string, argv: string[]): Promise<NodeCommandResult>;
   /** Write diagnostics (logs, request logs, node state) into `dir`. */

@@ -1,14 +1,14 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { main, port, positiveNumber } from './cli.js';
+import { main, port, positiveNumber, type CliDeps } from './cli.js';
 
-const capture = async (argv: string[]) => {
+const capture = async (argv: string[], deps: CliDeps = {}) => {
   const errs: string[] = [];
   const orig = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string | Uint8Array) => (errs.push(String(chunk)), true)) as typeof process.stderr.write;
   try {
-    return { code: await main(['node', 'dkc', ...argv]), err: errs.join('') };
+    return { code: await main(['node', 'dkc', ...argv], deps), err: errs.join('') };
   } finally {
     process.stderr.write = orig;
   }
@@ -104,4 +104,192 @@ t.test('cluster up/down: bad input is refused before anything is made; down with
   t.match(f.err, /no cluster named nothing-here is recorded/);
   const g = await capture(['cluster', 'down', '--all']);
   t.equal(g.code, 0);
+});
+
+/** Like capture, with stdout too: --plan prints the plan there. */
+const captureAll = async (argv: string[], deps: CliDeps = {}) => {
+  const outs: string[] = [];
+  const orig = console.log;
+  console.log = (...a: unknown[]) => void outs.push(a.join(' '));
+  try {
+    const r = await capture(argv, deps);
+    return { ...r, out: outs.join('\n') };
+  } finally {
+    console.log = orig;
+  }
+};
+
+t.test('dkc run --plan prints the plan as JSON and makes nothing', async (t) => {
+  const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-cli-plan-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const k = await captureAll(['run', '--cluster', 'kind', '--k8s', '1.19,1.25,1.30,1.33,1.37', '--suite', 'scale,node-preflight', '--report-dir', join(dir, 'r'), '--plan']);
+  t.equal(k.code, 0, k.err);
+  const plan = JSON.parse(k.out);
+  t.equal(plan.provider, 'kind');
+  t.same(
+    plan.clusters.map((c: any) => [c.version, c.kind.release, c.kind.calico]),
+    [
+      ['v1.19', 'v0.17.0', 'v3.20'],
+      ['v1.25', 'v0.24.0', 'v3.26'],
+      ['v1.30', 'v0.29.0', 'v3.29'],
+      ['v1.33', 'v0.32.0', 'v3.31'],
+      ['v1.37', 'v0.33.0', 'v3.31'],
+    ],
+  );
+  for (const c of plan.clusters) t.match(c.kind.nodeImage, new RegExp(`^kindest/node:${c.label.replace(/\./g, '\\.')}@sha256:[0-9a-f]{64}$`));
+  t.same(plan.suites.map((s: any) => s.id), ['node-preflight', 'scale']);
+  t.equal(plan.reportDir, join(dir, 'r'));
+  t.same(await readdir(dir), [], 'the report dir is not created by --plan');
+  const e = await captureAll(['run', '--plan']);
+  t.equal(e.code, 0, e.err);
+  t.same(JSON.parse(e.out).clusters.map((c: any) => c.label), ['v1.20.15 (emulated)', 'v1.27.16 (emulated)', 'v1.32.9 (emulated)', 'v1.35.0 (emulated)']);
+});
+
+t.test('dkc run: bad flags exit 2 naming each flag, before anything runs', async (t) => {
+  const a = await captureAll(['run', '--cluster', 'kind', '--k8s', '1.18', '--suite', 'mysql', '--plan']);
+  t.equal(a.code, 2);
+  t.equal(a.out, '', 'no plan printed');
+  t.match(a.err, /ERROR: the run configuration has 2 problems:\n {2}--k8s '1\.18': no kind node image known for Kubernetes v1\.18; accepted: v1\.19 to v1\.37.*\n {2}--suite 'mysql': unknown suite 'mysql'/);
+  const b = await captureAll(['run', '--cluster', 'existing']);
+  t.equal(b.code, 2, 'refused without --plan too: the smoke stage does not start');
+  t.match(b.err, /--kubeconfig: required with --cluster existing/);
+  const c = await captureAll(['run', '--parallel', '0', '--plan']);
+  t.equal(c.code, 2);
+  t.match(c.err, /--parallel '0': expected a whole number from 1 to 16/);
+  const d = await captureAll(['run', '--config', '/nonexistent/dkc-run.yaml', '--plan']);
+  t.equal(d.code, 2);
+  t.match(d.err, /--config '\/nonexistent\/dkc-run\.yaml': no such file/);
+  const e = await captureAll(['run', '--no-such-flag']);
+  t.equal(e.code, 2);
+  t.match(e.err, /unknown option '--no-such-flag'/);
+});
+
+t.test('dkc run without --plan runs the conformance loop: exit 0 when every required result passed, 1 otherwise', async (t) => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-cli-run-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const listeners = process.listenerCount('SIGINT');
+  const seen: { config: any; signal?: AbortSignal }[] = [];
+  const fakeRun = (status: string) => async (config: any, opts: any) => {
+    seen.push({ config, signal: opts.signal });
+    return { results: [{ id: 'bind-static', status, required: true }] } as any;
+  };
+  const pass = await captureAll(['run', '--k8s', '1.32', '--suite', 'bind-static', '--report-dir', join(dir, 'r')], { runConformance: fakeRun('passed') });
+  t.equal(pass.code, 0, pass.err);
+  t.same(seen[0]!.config.versions, ['v1.32']);
+  t.same(seen[0]!.config.suites, ['bind-static']);
+  t.equal(seen[0]!.config.reportDir, join(dir, 'r'));
+  t.equal(seen[0]!.signal?.aborted, false, 'the loop gets an abort signal');
+  const fail = await captureAll(['run', '--k8s', '1.32', '--report-dir', join(dir, 'r')], { runConformance: fakeRun('failed') });
+  t.equal(fail.code, 1);
+  t.equal(process.listenerCount('SIGINT'), listeners, 'no signal handler left behind');
+});
+
+t.test('dkc run: Ctrl-C aborts the loop, a second one waits for the cleanup, and the exit code is 130', async (t) => {
+  const listeners = process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
+  const interrupted = await captureAll(['run', '--k8s', '1.32'], {
+    runConformance: async (_config, opts) => {
+      process.emit('SIGINT', 'SIGINT');
+      t.equal(opts.signal?.aborted, true, 'the first signal aborts the run');
+      process.emit('SIGTERM', 'SIGTERM');
+      return { results: [{ id: 'bind-static', status: 'passed', required: true }] } as any;
+    },
+  });
+  t.equal(interrupted.code, 130);
+  t.match(interrupted.err, /SIGINT: stopping the scenarios and clusters, then writing the partial report\nSIGTERM again: still removing what the run made, please wait/);
+  t.equal(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM'), listeners, 'no signal handler left behind');
+});
+
+t.test('dkc run: a failure of the loop itself is exit 1 (2 for configuration errors such as missing credentials)', async (t) => {
+  const { HarnessError } = await import('../lib/errors.js');
+  const listeners = process.listenerCount('SIGINT');
+  const broken = await captureAll(['run'], {
+    runConformance: async () => {
+      throw new HarnessError('COMMAND_FAILED', 'disk full');
+    },
+  });
+  t.equal(broken.code, 1);
+  t.match(broken.err, /ERROR: disk full/);
+  const config = await captureAll(['run', '--backend', 'dsp.example:7717'], {
+    runConformance: async () => {
+      throw new HarnessError('BAD_CONFIG', '--backend http://dsp.example:7717 needs credentials');
+    },
+  });
+  t.equal(config.code, 2);
+  const plain = await captureAll(['run'], {
+    runConformance: async () => {
+      throw new TypeError('x is undefined');
+    },
+  });
+  t.equal(plain.code, 1);
+  t.match(plain.err, /ERROR: x is undefined/);
+  t.equal(process.listenerCount('SIGINT'), listeners, 'handlers removed after a failure too');
+});
+
+t.test('dkc run --plan for the existing provider reads no cluster; --help and --version exit 0', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-cli-plan-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'kc'), 'apiVersion: v1\nkind: Config\n');
+  const e = await captureAll(['run', '--cluster', 'existing', '--kubeconfig', join(dir, 'kc'), '--plan']);
+  t.equal(e.code, 0, e.err);
+  t.same(JSON.parse(e.out).clusters, [{ provider: 'existing', version: null, label: null, emulated: false, kubeconfig: join(dir, 'kc') }]);
+  const outs: string[] = [];
+  const writeOut = (s: string) => void outs.push(s);
+  t.equal((await capture(['--help'], { writeOut })).code, 0);
+  t.equal((await capture(['run', '--help'], { writeOut })).code, 0);
+  t.equal((await capture(['--version'], { writeOut })).code, 0);
+  const text = outs.join('');
+  t.match(text, /Usage: dkc \[options\] \[command\]/);
+  t.match(text, /--report-dir <dir>/);
+  t.match(text, /^\d+\.\d+\.\d+\n/m, 'the version');
+});
+
+t.test('flex-sanity and bench refuse bad flags with exit 2', async (t) => {
+  const a = await capture(['flex-sanity']);
+  t.equal(a.code, 2);
+  t.match(a.err, /required option '--driver <path>' not specified/);
+  const b = await capture(['bench', '--seconds', '-3']);
+  t.equal(b.code, 2);
+  t.match(b.err, /'-3' is not a positive number/);
+  const c = await capture(['cluster', 'up', '--provider', 'minikube']);
+  t.equal(c.code, 2);
+  t.match(c.err, /Allowed choices are embedded, kind, existing/);
+});
+
+t.test('dkc mock-datera in-process: prints where it listens and the credentials, and cleans up on SIGINT', async (t) => {
+  const outs: string[] = [];
+  const orig = console.log;
+  console.log = (...a: unknown[]) => void outs.push(a.join(' '));
+  process.env.DKC_DATERA_PASSWORD = 'cli-test-password';
+  t.teardown(() => {
+    console.log = orig;
+    delete process.env.DKC_DATERA_PASSWORD;
+  });
+  const running = capture(['mock-datera', '--targets', 'none', '--port', '0', '--no-tls', '--user', 'tester']);
+  for (let i = 0; i < 200 && !outs.some((l) => l.startsWith('ready;')); i++) await new Promise((r) => setTimeout(r, 25));
+  t.ok(outs.some((l) => l.startsWith('ready;')), 'ready');
+  process.emit('SIGINT', 'SIGINT');
+  const r = await running;
+  console.log = orig;
+  t.equal(r.code, 0);
+  const text = outs.join('\n');
+  t.match(text, /user:\s+tester\n\s+password: \(as given\)/, 'a given password is not printed');
+  t.notMatch(text, /cli-test-password/);
+  t.notMatch(text, /https:/, '--no-tls: no HTTPS URL');
+  t.match(text, /state:\s+\S+ \(removed at exit\)/);
+  t.match(r.err, /clean: everything this command made is gone/);
+});
+
+t.test('dkc flex-sanity: a driver that does not exist is refused', async (t) => {
+  const r = await capture(['flex-sanity', '--driver', '/nonexistent/driver']);
+  t.equal(r.code, 2, r.err);
+  t.match(r.err, /\/nonexistent\/driver/);
 });

@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { HarnessError, errorMessage } from '../lib/errors.js';
 import { MockDatera, type TargetsMode } from '../mocks/datera/mock-datera.js';
 import { onShutdown } from './shutdown.js';
+import type { RunConfig, RunFlags } from './plan/config.js';
+import type { RunOptions } from './run/run.js';
+import type { RunReport } from './report/model.js';
 
 /** The project's package.json, found upward from this file (it runs from harness/ in tests and dist/harness/ when built). */
 function projectPackage(): { version: string } {
@@ -31,12 +34,25 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
-export function buildProgram(): Command {
+/** What tests replace: the run loop (to give it fake clusters and scenarios). */
+export interface CliDeps {
+  runConformance?: (config: RunConfig, opts: RunOptions) => Promise<RunReport>;
+  /** Where help and --version go (default stdout). */
+  writeOut?: (text: string) => void;
+}
+
+/** The exit code an action sets (not process.exitCode: main() is called repeatedly in one process by tests). */
+export interface ExitHolder {
+  code: number;
+}
+
+export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 }): Command {
   const program = new Command('dkc')
     .description('Conformance harness for the Datera Kubernetes storage driver (datera/iscsi FlexVolume)')
     .version(pkg.version)
     .showHelpAfterError('(run dkc --help for usage)')
     .exitOverride();
+  if (deps.writeOut) program.configureOutput({ writeOut: deps.writeOut });
 
   program
     .command('mock-datera')
@@ -85,7 +101,9 @@ export function buildProgram(): Command {
     .option('--no-driver', 'skip the reference driver attach-to-mounted run (about a minute)')
     .option('--no-embedded', 'skip the embedded cluster run (cluster start, pods with Datera volumes; a few minutes)')
     .option('--replicas <n>', 'pods with their own volume started at once in the embedded run', positiveNumber, 20)
-    .action(async (o: { seconds: number; iterations: number; json?: boolean; driver: boolean; embedded: boolean; replicas: number }) => {
+    .option('--no-conformance', 'skip the timed conformance run (every scenario on one version; a few minutes)')
+    .option('--k8s <version>', 'the version of the timed conformance run', 'v1.32')
+    .action(async (o: { seconds: number; iterations: number; json?: boolean; driver: boolean; embedded: boolean; replicas: number; conformance: boolean; k8s: string }) => {
       const { runBench } = await import('./bench.js');
       // With --json and the embedded run, one JSON document with both at the end.
       const figures = await runBench({ ...o, json: o.json && !o.embedded });
@@ -95,14 +113,55 @@ export function buildProgram(): Command {
         if (o.json) console.log(JSON.stringify({ ...figures, embedded: e }, null, 2));
         else for (const line of formatEmbeddedBench(e)) console.log(line);
       }
+      if (o.conformance) {
+        const { benchConformance, formatConformanceBench } = await import('./bench-conformance.js');
+        const c = await benchConformance({ version: o.k8s, quiet: !!o.json });
+        console.log(o.json ? JSON.stringify({ conformance: c }, null, 2) : formatConformanceBench(c));
+      }
     });
 
   program
     .command('run')
-    .description('Run the conformance plan; today: the backend stage (mock API, real tgt targets, real iSCSI data path)')
-    .action(async () => {
-      const { runSmoke } = await import('./smoke.js');
-      process.exitCode = (await runSmoke()) ? 0 : 1;
+    .description('Run the conformance suites on every planned cluster and write the reports (JSON, JUnit, Markdown, HTML); --plan prints what a run would do')
+    // Values stay raw strings here: harness/plan/config.ts checks them together with the --config file, so every
+    // problem is reported at once.
+    .option('--cluster <provider>', 'cluster provider: embedded, kind or existing (default: embedded)')
+    .option('--k8s <versions>', 'comma-separated Kubernetes versions, e.g. 1.27,1.32 (default: v1.20,v1.27,v1.32,v1.35; not with existing)')
+    .option('--suite <ids>', 'comma-separated suite ids (default: all; see harness/plan/README.md)')
+    .option('--driver <path|image>', 'driver executable or image (default: the reference driver)')
+    .option('--backend <mock|url>', "'mock' (default) or a Datera API host:port or http(s)://host[:port]")
+    .option('--kubeconfig <path>', 'the cluster to test with --cluster existing')
+    .option('--report-dir <dir>', 'where reports go (default: reports/<timestamp>)')
+    .option('--parallel <n>', 'clusters brought up at once (default: 1)')
+    .option('--config <file>', 'YAML run configuration; flags override its values')
+    .option('--plan', 'print the run plan as JSON and exit without creating anything')
+    .action(async (o: RunFlags & { plan?: boolean }) => {
+      const { loadRunConfig } = await import('./plan/config.js');
+      const { plan, ...flags } = o;
+      const config = loadRunConfig(flags);
+      if (plan) {
+        const { makePlan, planJson } = await import('./plan/plan.js');
+        console.log(planJson(makePlan(config)));
+        return;
+      }
+      const { runConformance, exitCodeFor } = await import('./run/run.js');
+      const run = deps.runConformance ?? runConformance;
+      // Ctrl-C, SIGTERM or a closed terminal: the run stops its scenarios and clusters and writes a partial report; a second signal
+      // does not cut that short (leaving clusters behind is worse than waiting).
+      const controller = new AbortController();
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (controller.signal.aborted) return void console.error(`${sig} again: still removing what the run made, please wait`);
+        console.error(`${sig}: stopping the scenarios and clusters, then writing the partial report`);
+        controller.abort();
+      };
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+      for (const sig of signals) process.on(sig, onSignal);
+      try {
+        const report = await run(config, { signal: controller.signal });
+        exit.code = exitCodeFor(report, controller.signal.aborted);
+      } finally {
+        for (const sig of signals) process.off(sig, onSignal);
+      }
     });
 
   const cluster = program.command('cluster').description('Bring a test cluster up or down (the embedded provider: control plane and nodes on this host)');
@@ -120,7 +179,7 @@ export function buildProgram(): Command {
     .option('--detach', 'run in the background; stop it with dkc cluster down')
     .action(async (o: { provider: string; k8s: string; nodes: number; kubeconfig?: string; backend: string; driver?: string; name: string; provisioner: boolean; detach?: boolean }) => {
       const { clusterUp } = await import('./cluster-command.js');
-      process.exitCode = await clusterUp(o);
+      exit.code = await clusterUp(o);
     });
   cluster
     .command('down')
@@ -129,7 +188,7 @@ export function buildProgram(): Command {
     .option('--all', 'every recorded cluster')
     .action(async (o: { name: string; all?: boolean }) => {
       const { clusterDown } = await import('./cluster-command.js');
-      process.exitCode = await clusterDown(o);
+      exit.code = await clusterDown(o);
     });
 
   program
@@ -144,17 +203,18 @@ export function buildProgram(): Command {
     .option('--nodes-dir <dir>', 'where the emulated nodes\' roots go (default: a temp dir removed at the end)')
     .action(async (o: { driver: string; k8s?: string; backend?: string; user?: string; password?: string; junit?: string; nodesDir?: string }) => {
       const { flexSanityCommand } = await import('./flex-sanity/command.js');
-      process.exitCode = await flexSanityCommand(o);
+      exit.code = await flexSanityCommand(o);
     });
 
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
+  const exit: ExitHolder = { code: 0 };
+  const program = buildProgram(deps, exit);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return exit.code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof HarnessError) {

@@ -9,6 +9,7 @@ import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { contextFor, writeContext } from './fixture/context.js';
 import { HarnessError } from '../lib/errors.js';
 import { run } from '../lib/exec.js';
 import { readMounts, under } from '../lib/mounts.js';
@@ -50,6 +51,9 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 /** `{server, user, password}` of the cluster's Datera backend, readable by root only. */
 export const credentialsPath = (c: EmbeddedCluster) => join(c.workDir, 'datera-credentials.json');
 
+/** The suite context file of a cluster (in its work dir, removed with it). */
+export const contextPath = (c: EmbeddedCluster) => join(c.workDir, 'context.json');
+
 export function readyLine(c: EmbeddedCluster, name: string): string {
   const b = c.backend;
   const fields: [string, string][] = [
@@ -62,6 +66,7 @@ export function readyLine(c: EmbeddedCluster, name: string): string {
   ];
   // The mock's own generated credentials are printed so a person can write PVs by hand (they open nothing but
   // this throw-away mock); a real Datera system's password never is. Both are also in a 0600 file.
+  fields.push(['context', contextPath(c)]);
   if (b) fields.push(['datera', b.server], ['user', b.user], ['password', b.kind === 'mock' ? b.password : '$DATERA_PASSWORD'], ['credentials', credentialsPath(c)], ['portals', b.portals.join(',')]);
   return `ready ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
 }
@@ -152,6 +157,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
     const { server, user, password } = cluster.backend;
     await writeFile(credentialsPath(cluster), JSON.stringify({ server, user, password }) + '\n', { mode: 0o600 });
   }
+  // The suite context: run any scenario against this cluster with DKC_CONTEXT=<file> node dist/suites/<id>/scenario.js
+  writeContext(contextPath(cluster), contextFor(cluster, { k8sVersion: cluster.version, minor: profile.minor, provisioner: o.provisioner !== false }));
   console.log(readyLine(cluster, o.name));
   await done;
   return 0;

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { run, which } from '../../lib/exec.js';
 import { HarnessError } from '../../lib/errors.js';
 import { readMounts, under } from '../../lib/mounts.js';
 import { MockDatera, type StartedMockDatera } from '../../mocks/datera/mock-datera.js';
-import type { BackendInfo, ClusterNodeInfo, NodeCommandResult, StartedCluster } from '../provider.js';
+import type { BackendInfo, ClusterNodeInfo, NodeAccess, NodeCommandResult, StartedCluster } from '../provider.js';
 import { emulatedLabel, type ClusterProfile } from './profiles.js';
 import { resourcesFor } from './apiserver/resources.js';
 import { Store, type KObject } from './apiserver/store.js';
@@ -181,8 +181,9 @@ export class EmbeddedCluster implements StartedCluster {
       await mkdir(join(nodeRoot, 'iscsi/etc/iscsi'), { recursive: true });
       await writeFile(join(nodeRoot, 'iscsi/etc/iscsi/initiatorname.iscsi'), `InitiatorName=iqn.1993-08.org.debian:01:${this.id}-${name}\n`);
       await mkdir(join(pluginDir, 'datera~iscsi'), { recursive: true });
-      await copyFile(driver, join(pluginDir, 'datera~iscsi/iscsi'));
-      await chmod(join(pluginDir, 'datera~iscsi/iscsi'), 0o755);
+      // A symlink, as the driver's README allows: wrapper scripts (the broken variants too) find their code from
+      // their own resolved path, which a copy would lose.
+      await symlink(resolve(driver), join(pluginDir, 'datera~iscsi/iscsi'));
       const env: NodeJS.ProcessEnv = {
         PATH: `${join(root, 'drivers/iscsiadm/bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
         DKC_ISCSI_ROOT: join(nodeRoot, 'iscsi'),
@@ -202,7 +203,7 @@ export class EmbeddedCluster implements StartedCluster {
       this.undo(`kubelet ${name}`, async () => {
         const left = await kubelet.shutdown();
         if (left.length) throw new Error(left.join('; '));
-        await this.sweepNode(nodeRoot);
+        await this.sweepNode(nodeRoot, env);
       });
     }
 
@@ -235,10 +236,37 @@ export class EmbeddedCluster implements StartedCluster {
     });
   }
 
-  /** Anything left under a node root after its kubelet stopped: mounts (deepest first). */
-  private async sweepNode(nodeRoot: string): Promise<void> {
-    const mounts = (await readMounts()).filter((m) => under(m.target, nodeRoot)).reverse();
-    for (const m of mounts) await run(['umount', '-l', m.target], { nothrow: true });
+  /**
+   * Anything left under a node root after its kubelet stopped, which a driver that leaks (never logs out, never
+   * unmounts) leaves behind: filesystem mounts (deepest first), iSCSI sessions (the node's own iscsiadm logs out
+   * of everything; userspace initiator processes that survive are killed), loop devices over its LUN exports, and
+   * the FUSE exports themselves. The scenarios' hygiene checks have reported the leak by then; the cluster must
+   * still leave nothing on the host.
+   */
+  private async sweepNode(nodeRoot: string, env: NodeJS.ProcessEnv): Promise<void> {
+    const umountUnder = async (pred: (m: { target: string; fstype: string }) => boolean) => {
+      const mounts = (await readMounts()).filter((m) => under(m.target, nodeRoot) && pred(m)).reverse();
+      for (const m of mounts) await run(['umount', '-l', m.target], { nothrow: true });
+    };
+    await umountUnder((m) => !m.fstype.startsWith('fuse'));
+    await run(['iscsiadm', '-m', 'node', '--logoutall=all'], { env, nothrow: true, timeoutMs: 30_000 });
+    const loops = await run(['losetup', '-a'], { nothrow: true });
+    for (const line of loops.stdout.split('\n')) {
+      const m = /^(\/dev\/loop\d+):.*\((.*)\)\s*$/.exec(line);
+      if (m && under(m[2]!, nodeRoot)) await run(['losetup', '-d', m[1]!], { nothrow: true });
+    }
+    for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmd.startsWith('qemu-storage-daemon') && cmd.includes(nodeRoot)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    await umountUnder(() => true);
   }
 
   private parts(): ServerParts {
@@ -314,6 +342,18 @@ export class EmbeddedCluster implements StartedCluster {
 
   nodes(): ClusterNodeInfo[] {
     return this.nodeHandles.map((n) => ({ name: n.name, address: this.network.node(n.name).address, root: n.root }));
+  }
+
+  nodeAccess(): NodeAccess[] {
+    return this.nodeHandles.map((n) => ({
+      name: n.name,
+      address: this.network.node(n.name).address,
+      exec: ['nsenter', `--net=/run/netns/${this.network.node(n.name).netns}`, '--'],
+      env: Object.fromEntries(Object.entries(n.env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      kubeletRoot: String(n.env.DKC_KUBELET_ROOT),
+      pluginDir: join(n.root, 'usr/libexec/kubernetes/kubelet-plugins/volume/exec'),
+      iscsiRoot: String(n.env.DKC_ISCSI_ROOT),
+    }));
   }
 
   async nodeExec(node: string, argv: string[]): Promise<NodeCommandResult> {

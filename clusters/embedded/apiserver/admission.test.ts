@@ -224,6 +224,8 @@ t.test('default storage class', async (t) => {
   t.equal(defaultStorageClass(store, profile), undefined);
   const sc = store.create('storage.k8s.io/storageclasses', { metadata: { name: 'gold', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'x' }).object;
   t.match(sc, { reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate' });
+  t.match(errOf(() => store.create('storage.k8s.io/storageclasses', { metadata: { name: 'rec' }, provisioner: 'x', reclaimPolicy: 'Recycle' })).message, 'reclaimPolicy: Unsupported value: "Recycle": supported values: "Delete", "Retain"', 'a class cannot Recycle');
+  t.match(store.create('storage.k8s.io/storageclasses', { metadata: { name: 'ret' }, provisioner: 'x', reclaimPolicy: 'Retain' }).object, { reclaimPolicy: 'Retain' });
   t.equal((store.create('core/persistentvolumeclaims', pvc('a')).object.spec as any).storageClassName, 'gold');
   t.equal((store.create('core/persistentvolumeclaims', pvc('b', { storageClassName: '' })).object.spec as any).storageClassName, '', '"" is left alone');
   t.equal((store.create('core/persistentvolumeclaims', pvc('c', { storageClassName: 'plain' })).object.spec as any).storageClassName, 'plain');

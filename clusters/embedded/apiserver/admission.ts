@@ -453,6 +453,8 @@ export class EmbeddedAdmission implements Admission {
     if (this.profile.minor >= 12) setDefault(o, 'volumeBindingMode', 'Immediate');
     const errs: FieldErr[] = [];
     if (!o.provisioner) errs.push({ field: 'provisioner', type: 'Required value', detail: '' });
+    // storage validation's supportedReclaimPolicy: a class may only Delete or Retain (Recycle is PV-only), since 1.8.
+    if (o.reclaimPolicy !== 'Delete' && o.reclaimPolicy !== 'Retain') errs.push({ field: 'reclaimPolicy', type: 'Unsupported value', value: o.reclaimPolicy, detail: 'supported values: "Delete", "Retain"' });
     if (op === 'update' && old) {
       for (const f of ['provisioner', 'parameters', 'reclaimPolicy', 'volumeBindingMode'])
         if (!isDeepStrictEqual(o[f], old[f])) errs.push({ field: f, type: 'Forbidden', detail: 'updates to ' + f + ' are forbidden.' });

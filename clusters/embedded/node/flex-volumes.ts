@@ -20,6 +20,8 @@ export interface FlexCall {
   outcome: Outcome;
   exitCode: number | null;
   ms: number;
+  /** Start, in ms since the epoch (Date.now()): for measuring how much of a run is spent in call-outs. */
+  at: number;
 }
 
 export interface FlexPlugin {
@@ -116,7 +118,7 @@ export class FlexVolumes {
     const t0 = performance.now();
     const r = await run([exe, ...argv], { env: this.o.env, nothrow: true, timeoutMs: argv[0] === 'waitforattach' ? 600_000 : 300_000 });
     const outcome = parseOutput(argv[0] ?? '', r.stdout, r.stderr, r.exitCode);
-    this.o.onCall?.({ node: this.o.nodeName, driver, argv, outcome, exitCode: r.exitCode, ms: performance.now() - t0 });
+    this.o.onCall?.({ node: this.o.nodeName, driver, argv, outcome, exitCode: r.exitCode, ms: performance.now() - t0, at: Date.now() - (performance.now() - t0) });
     return outcome;
   }
 

@@ -1,0 +1,257 @@
+import t, { type Test } from 'tap';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, REFERENCE_DRIVER, SUITES, SUITE_IDS, checkoutRoot, loadRunConfig, parseConfigFile, splitList, suggest, timestamp, type RunFlags } from './config.js';
+
+const DIGEST = 'b'.repeat(64);
+const NOW = new Date('2026-05-01T10:20:30.456Z');
+
+/** A temp dir with a config file, a kubeconfig and driver files; removed at teardown. */
+async function fixture(t: Test) {
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-plan-config-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'kubeconfig'), 'apiVersion: v1\n');
+  await writeFile(join(dir, 'driver'), '#!/bin/sh\n');
+  await chmod(join(dir, 'driver'), 0o755);
+  await writeFile(join(dir, 'not-exec'), '#!/bin/sh\n');
+  await mkdir(join(dir, 'reports'));
+  return dir;
+}
+
+/** The problems of a refused config, as `where: message` lines. */
+function problemsOf(flags: RunFlags, cwd: string): string[] {
+  try {
+    loadRunConfig(flags, { cwd, now: NOW });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.where}: ${p.message}`);
+    throw err;
+  }
+  return [];
+}
+
+t.test('SUITES: eleven ids in run order, security-lint the only optional one', async (t) => {
+  t.same(SUITE_IDS, ['node-preflight', 'network', 'bind-static', 'bind-dynamic', 'statefulset-mysql', 'scale', 'delete-cascade', 'delete-orphan', 'reclaim', 'security-lint', 'hygiene']);
+  t.same(SUITES.filter((s) => !s.required).map((s) => s.id), ['security-lint']);
+  for (const s of SUITES) t.ok(s.title.length > 10, `${s.id} has a title`);
+});
+
+t.test('defaults: embedded, the default profiles, every suite, the reference driver, mock backend, reports/<timestamp>', async (t) => {
+  const dir = await fixture(t);
+  const c = loadRunConfig({}, { cwd: dir, now: NOW });
+  t.equal(c.cluster, 'embedded');
+  t.same(c.versions, ['v1.20', 'v1.27', 'v1.32', 'v1.35']);
+  t.same(c.suites, SUITE_IDS);
+  t.same(c.driver, { kind: 'path', path: join(checkoutRoot(), REFERENCE_DRIVER), reference: true });
+  t.same(c.backend, { kind: 'mock' });
+  t.equal(c.reportDir, join(dir, 'reports/2026-05-01T10-20-30Z'));
+  t.equal(c.parallel, 1);
+  t.equal(c.kubeconfig, undefined);
+  t.equal(c.configFile, undefined);
+  t.equal(timestamp(NOW), '2026-05-01T10-20-30Z');
+});
+
+t.test('flags: versions normalised, suites put in run order, paths resolved, backend URL normalised', async (t) => {
+  const dir = await fixture(t);
+  const c = loadRunConfig(
+    { cluster: 'kind', k8s: '1.37, v1.19.16', suite: 'hygiene,bind-static', driver: './driver', backend: '10.0.0.5:7717', reportDir: 'out', parallel: '3' },
+    { cwd: dir, now: NOW },
+  );
+  t.same(c.versions, ['v1.37', 'v1.19'], 'order as given');
+  t.same(c.suites, ['bind-static', 'hygiene'], 'run order, not the order given');
+  t.same(c.driver, { kind: 'path', path: join(dir, 'driver'), reference: false });
+  t.same(c.backend, { kind: 'datera', url: 'http://10.0.0.5:7717' });
+  t.equal(c.reportDir, join(dir, 'out'));
+  t.equal(c.parallel, 3);
+  const img = loadRunConfig({ cluster: 'kind', k8s: '1.30', driver: 'registry.example.com/datera/flex:1.2', backend: 'https://dsp.example.com/' }, { cwd: dir });
+  t.same(img.driver, { kind: 'image', image: 'registry.example.com/datera/flex:1.2' });
+  t.same(img.backend, { kind: 'datera', url: 'https://dsp.example.com' });
+  const e = loadRunConfig({ cluster: 'existing', kubeconfig: 'kubeconfig', driver: `datera/flex@sha256:${DIGEST}` }, { cwd: dir });
+  t.equal(e.kubeconfig, join(dir, 'kubeconfig'));
+  t.same(e.versions, []);
+  t.equal(e.driver.kind, 'image');
+  const emb = loadRunConfig({ k8s: 'v1.6.13,1.32' }, { cwd: dir });
+  t.same(emb.versions, ['v1.6', 'v1.32']);
+});
+
+t.test('bad flags: every problem at once, each naming the flag, what is accepted and the fix', async (t) => {
+  const dir = await fixture(t);
+  const p = problemsOf({ cluster: 'kind', k8s: '1.18,1.30,v1.30', suite: 'bind-statc,mysql', driver: 'nope/x', backend: 'a b', kubeconfig: 'kubeconfig', parallel: 'two' }, dir);
+  t.equal(p.length, 8, p.join('\n'));
+  t.match(p[0], /^--k8s '1\.18,1\.30,v1\.30': no kind node image known for Kubernetes v1\.18; accepted: v1\.19 to v1\.37/);
+  t.match(p[1], /v1\.30 is given twice; give each version once/);
+  t.match(p[2], /^--suite 'bind-statc,mysql': unknown suite 'bind-statc' \(did you mean 'bind-static'\?\); accepted: node-preflight, network/);
+  t.match(p[3], /unknown suite 'mysql' \(did you mean 'statefulset-mysql'\?\); accepted/);
+  t.match(p[4], /^--driver 'nope\/x': no file .*nope\/x, and as an image it has no tag or digest/);
+  t.match(p[5], /^--backend 'a b': neither 'mock' nor a Datera API address; accepted: mock, host:port/);
+  t.match(p[6], /^--kubeconfig 'kubeconfig': only for --cluster existing; the kind provider makes its cluster/);
+  t.match(p[7], /^--parallel 'two': expected a whole number from 1 to 16/);
+  const err = (() => {
+    try {
+      loadRunConfig({ cluster: 'kube' }, { cwd: dir });
+    } catch (e) {
+      return e as ConfigError;
+    }
+  })();
+  t.equal(err?.code, 'BAD_CONFIG');
+  t.equal(err?.message, "the run configuration has a problem:\n  --cluster 'kube': unknown cluster provider; accepted: embedded, kind, existing");
+  t.match(problemsOf({ cluster: 'kindd' }, dir)[0], /did you mean 'kind'/);
+});
+
+t.test('per-provider rules: existing refuses --k8s and needs a kubeconfig; embedded takes its profiles and no images', async (t) => {
+  const dir = await fixture(t);
+  const a = problemsOf({ cluster: 'existing', k8s: '1.32' }, dir);
+  t.match(a[0], /^--k8s '1\.32': the existing provider runs on the version the cluster already has .*remove --k8s/);
+  t.match(a[1], /^--kubeconfig: required with --cluster existing/);
+  t.match(problemsOf({ cluster: 'existing', kubeconfig: 'missing' }, dir)[0], /^--kubeconfig 'missing': no such file \(.*missing\)/);
+  t.match(problemsOf({ k8s: '1.33' }, dir)[0], /^--k8s '1\.33': no embedded profile for Kubernetes '1\.33'; accepted: v1\.6, v1\.10, v1\.20, v1\.27, v1\.32, v1\.35\. .*--cluster kind/);
+  t.match(problemsOf({ driver: 'busybox:1.36' }, dir)[0], /the embedded cluster installs a driver executable .*not an image/);
+  t.match(problemsOf({ kubeconfig: 'kubeconfig' }, dir)[0], /only for --cluster existing; the embedded provider/);
+  t.match(problemsOf({ cluster: 'kind', k8s: '1.32.5' }, dir)[0], /pins v1\.32\.11 for v1\.32/);
+  t.match(problemsOf({ k8s: ' , ' }, dir)[0], /no versions given/);
+  t.match(problemsOf({ suite: ',' }, dir)[0], /no suites given/);
+});
+
+t.test('driver and report dir checks', async (t) => {
+  const dir = await fixture(t);
+  t.match(problemsOf({ driver: './missing' }, dir)[0], /^--driver '\.\/missing': no such file/);
+  t.match(problemsOf({ driver: 'not-exec' }, dir)[0], /not-exec is not executable; chmod \+x it/);
+  t.match(problemsOf({ cluster: 'kind', driver: 'Bad Image!' }, dir)[0], /neither an existing file nor an image reference/);
+  t.match(problemsOf({ reportDir: 'kubeconfig' }, dir)[0], /^--report-dir 'kubeconfig': .*exists and is not a directory/);
+  t.same(problemsOf({ reportDir: 'reports' }, dir), [], 'an existing directory is fine');
+  t.match(problemsOf({ backend: 'host:99999' }, dir)[0], /neither 'mock' nor a Datera API address/);
+  t.match(problemsOf({ parallel: '17' }, dir)[0], /1 to 16/);
+  t.same(problemsOf({}, dir), [], 'defaults pass');
+});
+
+t.test('a missing reference driver is reported', async (t) => {
+  const dir = await fixture(t);
+  t.throws(() => loadRunConfig({}, { cwd: dir, root: dir }), { message: /--driver: the reference driver .* is missing from this checkout/ });
+});
+
+t.test('config file: values, paths relative to the file, flags win', async (t) => {
+  const dir = await fixture(t);
+  await mkdir(join(dir, 'conf'));
+  await writeFile(
+    join(dir, 'conf/run.yaml'),
+    [
+      'cluster: kind',
+      "k8s: ['1.30', v1.33]",
+      'suites: [scale, node-preflight]',
+      'driver: ../driver',
+      'backend: mock',
+      'reportDir: ../out',
+      'parallel: 2',
+      'kind:',
+      '  versions:',
+      '    v1.30:',
+      `      nodeImage: kindest/node:v1.30.4@sha256:${DIGEST}`,
+      '      kindRelease: v0.24.0',
+      '      calico: v3.28.2',
+      '',
+    ].join('\n'),
+  );
+  const c = loadRunConfig({ config: 'conf/run.yaml' }, { cwd: dir });
+  t.equal(c.cluster, 'kind');
+  t.same(c.versions, ['v1.30', 'v1.33']);
+  t.same(c.suites, ['node-preflight', 'scale']);
+  t.equal(c.driver.kind === 'path' && c.driver.path, join(dir, 'driver'));
+  t.equal(c.reportDir, join(dir, 'out'));
+  t.equal(c.parallel, 2);
+  t.same(c.kindOverrides, { 'v1.30': { nodeImage: `kindest/node:v1.30.4@sha256:${DIGEST}`, kindRelease: 'v0.24.0', calico: 'v3.28.2' } });
+  t.equal(c.configFile, join(dir, 'conf/run.yaml'));
+  const f = loadRunConfig({ config: 'conf/run.yaml', k8s: '1.30.4', parallel: '1', suite: 'hygiene' }, { cwd: dir });
+  t.same(f.versions, ['v1.30'], 'the override pinned v1.30.4, so that patch is accepted');
+  t.equal(f.parallel, 1);
+  t.same(f.suites, ['hygiene']);
+  await writeFile(join(dir, 'empty.yaml'), '# nothing\n');
+  t.equal(loadRunConfig({ config: 'empty.yaml' }, { cwd: dir }).cluster, 'embedded', 'an empty file is no settings');
+  await writeFile(join(dir, 'list.yaml'), 'k8s: 1.27, 1.32\nsuites: scale\n');
+  t.same(loadRunConfig({ config: 'list.yaml' }, { cwd: dir }).versions, ['v1.27', 'v1.32'], 'a comma-separated string works too');
+});
+
+t.test('config file problems name file:line and key, and are reported with flag problems', async (t) => {
+  const dir = await fixture(t);
+  await writeFile(
+    join(dir, 'bad.yaml'),
+    [
+      'cluster: kind', // 1
+      'k8s: [1.30, "1.31", {a: 1}]', // 2
+      'suite: [scale]', // 3
+      'parallel: "2"', // 4
+      'driver: 12', // 5
+      'kind:', // 6
+      '  versions:', // 7
+      '    v1.30:', // 8
+      '      image: x', // 9
+      '      kindRelease: 0.24', // 10
+      '      calico: three', // 11
+      '      nodeImage: kindest/node:v1.31.1', // 12
+      '    v1.30.1: {}', // 13
+      '    v1.31: 4', // 14
+      '  binaries: {}', // 15
+      'reportDir:', // 16
+      '',
+    ].join('\n'),
+  );
+  const p = problemsOf({ config: 'bad.yaml', backend: 'x y' }, dir);
+  const expect = [
+    /^bad\.yaml:2: k8s\[0\]: 1\.30 is a number to YAML \(1\.30 reads as 1\.3\); quote it: '1\.30' or v1\.30/,
+    /^bad\.yaml:2: k8s\[2\]: expected Kubernetes versions as a string, got a mapping/,
+    /^bad\.yaml:3: suite: unknown key \(did you mean 'suites'\?\); accepted: cluster, k8s, suites/,
+    /^bad\.yaml:4: parallel: expected a whole number from 1 to 16, got string "2"/,
+    /^bad\.yaml:5: driver: expected a driver path or image as a string, got number 12/,
+    /^bad\.yaml:9: kind\.versions\.v1\.30\.image: unknown key \(did you mean 'nodeImage'\?\)/,
+    /^bad\.yaml:10: kind\.versions\.v1\.30\.kindRelease: expected a string, got number 0\.24/,
+    /^bad\.yaml:11: kind\.versions\.v1\.30\.calico: 'three' is not a Calico version; write it as v3\.31/,
+    /^bad\.yaml:12: kind\.versions\.v1\.30\.nodeImage: node image 'kindest\/node:v1\.31\.1' is not a v1\.30 image pinned by digest/,
+    /^bad\.yaml:13: kind\.versions\.v1\.30\.1: 'v1\.30\.1' is not a Kubernetes minor; write it as v1\.32/,
+    /^bad\.yaml:14: kind\.versions\.v1\.31: expected a mapping with kindRelease, nodeImage, calico, got number 4/,
+    /^bad\.yaml:15: kind\.binaries: unknown key; accepted: versions/,
+    /^bad\.yaml:16: reportDir: expected a path as a string, got nothing/,
+    /^--backend 'x y': neither 'mock'/,
+  ];
+  t.equal(p.length, expect.length, p.join('\n'));
+  expect.forEach((re, i) => t.match(p[i], re));
+});
+
+t.test('config file: syntax errors, wrong top level, unreadable files', async (t) => {
+  const dir = await fixture(t);
+  await writeFile(join(dir, 'syntax.yaml'), 'cluster: kind\nk8s: [1.30\nsuites: x\n');
+  const s = problemsOf({ config: 'syntax.yaml' }, dir);
+  t.ok(s.length >= 1);
+  t.match(s[0], /^syntax\.yaml:\d+: YAML syntax: /);
+  await writeFile(join(dir, 'dup.yaml'), 'cluster: kind\ncluster: embedded\n');
+  t.same(problemsOf({ config: 'dup.yaml' }, dir), ['dup.yaml:2: cluster: given twice (first on line 1); keep one']);
+  await writeFile(join(dir, 'dup2.yaml'), 'kind:\n  versions:\n    v1.30: {calico: v3.28}\n    "1.30": {calico: v3.29}\n');
+  t.same(problemsOf({ config: 'dup2.yaml' }, dir), [], 'v1.30 and 1.30 are different keys to YAML; the later one wins');
+  await writeFile(join(dir, 'list.yaml'), '- cluster: kind\n');
+  t.match(problemsOf({ config: 'list.yaml' }, dir)[0], /^list\.yaml:1: \(top level\): the file must be a mapping of keys .*not a list/);
+  await writeFile(join(dir, 'scalar.yaml'), 'kind\n');
+  t.match(problemsOf({ config: 'scalar.yaml' }, dir)[0], /not a scalar/);
+  await writeFile(join(dir, 'num.yaml'), 'k8s: 1.30\nkind: 3\n');
+  const n = problemsOf({ config: 'num.yaml' }, dir);
+  t.match(n[0], /^num\.yaml:1: k8s: 1\.30 is a number to YAML/);
+  t.match(n[1], /^num\.yaml:2: kind: expected a mapping with 'versions', got number 3/);
+  await writeFile(join(dir, 'kv.yaml'), 'kind:\n  versions: [1]\nsuites: 3\n');
+  const kv = problemsOf({ config: 'kv.yaml' }, dir);
+  t.match(kv[0], /^kv\.yaml:2: kind\.versions: expected a mapping of Kubernetes versions/);
+  t.match(kv[1], /^kv\.yaml:3: suites: expected suite ids: a list of strings or one comma-separated string, got number 3/);
+  t.match(problemsOf({ config: 'missing.yaml' }, dir)[0], /^--config 'missing\.yaml': no such file; give the path of a YAML run configuration/);
+  t.match(problemsOf({ config: '.' }, dir)[0], /^--config '\.': cannot read it \(EISDIR\)/);
+  await writeFile(join(dir, 'ex.yaml'), 'cluster: existing\nk8s: "1.32"\nkubeconfig: kubeconfig\n');
+  t.match(problemsOf({ config: 'ex.yaml' }, dir)[0], /^ex\.yaml:2: k8s: the existing provider runs on the version the cluster already has/);
+  await writeFile(join(dir, 'ex2.yaml'), 'cluster: existing\nkubeconfig: kubeconfig\n');
+  t.equal(loadRunConfig({ config: 'ex2.yaml' }, { cwd: dir }).kubeconfig, join(dir, 'kubeconfig'), 'relative to the file');
+});
+
+t.test('parseConfigFile alone, and the helpers', async (t) => {
+  const { values, problems } = parseConfigFile('cluster: embedded\n', 'x.yaml');
+  t.same(problems, []);
+  t.equal(values.cluster?.value, 'embedded');
+  t.equal(values.cluster?.where, 'x.yaml:1: cluster');
+  t.same(splitList(' a, ,b '), ['a', 'b']);
+  t.equal(suggest('report-dir', ['reportDir', 'kind']), 'reportDir');
+  t.equal(suggest('suite', ['suites']), 'suites');
+  t.equal(suggest('zzzzzz', ['kind']), undefined);
+});
