@@ -162,6 +162,9 @@ t.test('dkc run: bad flags exit 2 naming each flag, before anything runs', async
   const d = await captureAll(['run', '--config', '/nonexistent/dkc-run.yaml', '--plan']);
   t.equal(d.code, 2);
   t.match(d.err, /--config '\/nonexistent\/dkc-run\.yaml': no such file/);
+  const r = await captureAll(['run', '--read-only', '--plan']);
+  t.equal(r.code, 2);
+  t.match(r.err, /--read-only: only for --cluster existing: the embedded provider makes a cluster and a backend for this run alone/);
   const e = await captureAll(['run', '--no-such-flag']);
   t.equal(e.code, 2);
   t.match(e.err, /unknown option '--no-such-flag'/);
@@ -187,6 +190,23 @@ t.test('dkc run without --plan runs the conformance loop: exit 0 when every requ
   t.equal(seen[0]!.signal?.aborted, false, 'the loop gets an abort signal');
   const fail = await captureAll(['run', '--k8s', '1.32', '--report-dir', join(dir, 'r')], { runConformance: fakeRun('failed') });
   t.equal(fail.code, 1);
+  // --read-only: handed to the loop; a run that skipped its writing scenarios exits 0 only when nothing that ran failed.
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
+  const roRun = (statuses: string[]) => async (config: any, opts: any) => {
+    seen.push({ config, signal: opts.signal });
+    return { environment: { readOnly: config.readOnly }, results: statuses.map((status, i) => ({ id: `s${i}`, status, required: true })) } as any;
+  };
+  const ro = await captureAll(['run', '--cluster', 'existing', '--kubeconfig', join(dir, 'kubeconfig'), '--read-only', '--report-dir', join(dir, 'r')], { runConformance: roRun(['passed', 'skipped']) });
+  t.equal(ro.code, 0, ro.err);
+  t.equal(seen.at(-1)!.config.readOnly, true, 'the loop is told to run read-only');
+  const roBad = await captureAll(['run', '--cluster', 'existing', '--kubeconfig', join(dir, 'kubeconfig'), '--read-only', '--report-dir', join(dir, 'r')], { runConformance: roRun(['failed', 'skipped']) });
+  t.equal(roBad.code, 1, 'a read-only check that failed fails the run');
+  const roNothing = await captureAll(['run', '--cluster', 'existing', '--kubeconfig', join(dir, 'kubeconfig'), '--read-only', '--report-dir', join(dir, 'r')], { runConformance: roRun(['skipped']) });
+  t.equal(roNothing.code, 1, 'a read-only run where nothing ran is no pass');
+  const notRo = await captureAll(['run', '--cluster', 'existing', '--kubeconfig', join(dir, 'kubeconfig'), '--report-dir', join(dir, 'r')], { runConformance: roRun(['passed', 'skipped']) });
+  t.equal(notRo.code, 1, 'without --read-only a skipped required scenario is no pass');
+  t.equal(seen.at(-1)!.config.readOnly, false);
   t.equal(process.listenerCount('SIGINT'), listeners, 'no signal handler left behind');
 });
 

@@ -133,6 +133,7 @@ export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 })
     .option('--kubeconfig <path>', 'the cluster to test with --cluster existing')
     .option('--report-dir <dir>', 'where reports go (default: reports/<timestamp>)')
     .option('--parallel <n>', 'clusters brought up at once (default: 1)')
+    .option('--read-only', 'with --cluster existing: only checks that create or delete no storage and change nothing on the backend (cannot qualify a driver)')
     .option('--config <file>', 'YAML run configuration; flags override its values')
     .option('--plan', 'print the run plan as JSON and exit without creating anything')
     .action(async (o: RunFlags & { plan?: boolean }) => {

@@ -112,6 +112,23 @@ t.test('per-provider rules: existing refuses --k8s and needs a kubeconfig; embed
   t.match(problemsOf({ suite: ',' }, dir)[0], /no suites given/);
 });
 
+t.test('read-only: existing clusters only, from the flag or the file; false unless given', async (t) => {
+  const dir = await fixture(t);
+  t.equal(loadRunConfig({}, { cwd: dir, now: NOW }).readOnly, false);
+  t.equal(loadRunConfig({ cluster: 'existing', kubeconfig: 'kubeconfig', readOnly: true }, { cwd: dir, now: NOW }).readOnly, true);
+  await writeFile(join(dir, 'ro.yaml'), 'cluster: existing\nkubeconfig: kubeconfig\nreadOnly: true\n');
+  t.equal(loadRunConfig({ config: 'ro.yaml' }, { cwd: dir, now: NOW }).readOnly, true, 'from the file');
+  await writeFile(join(dir, 'rw.yaml'), 'cluster: existing\nkubeconfig: kubeconfig\nreadOnly: false\n');
+  t.equal(loadRunConfig({ config: 'rw.yaml' }, { cwd: dir, now: NOW }).readOnly, false);
+  t.equal(loadRunConfig({ config: 'rw.yaml', readOnly: true }, { cwd: dir, now: NOW }).readOnly, true, 'the flag wins');
+  t.match(problemsOf({ readOnly: true }, dir), [/^--read-only: only for --cluster existing: the embedded provider makes a cluster .* --cluster existing --kubeconfig PATH --read-only/]);
+  t.match(problemsOf({ cluster: 'kind', k8s: '1.32', readOnly: true }, dir), [/^--read-only: only for --cluster existing: the kind provider/]);
+  await writeFile(join(dir, 'bad-ro.yaml'), 'readOnly: yes please\n');
+  t.match(problemsOf({ config: 'bad-ro.yaml' }, dir), [/^bad-ro\.yaml:1: readOnly: expected true or false, got string "yes please"/]);
+  await writeFile(join(dir, 'ro-embedded.yaml'), 'readOnly: true\n');
+  t.match(problemsOf({ config: 'ro-embedded.yaml' }, dir), [/^ro-embedded\.yaml:1: readOnly: only for --cluster existing/]);
+});
+
 t.test('driver and report dir checks', async (t) => {
   const dir = await fixture(t);
   t.match(problemsOf({ driver: './missing' }, dir)[0], /^--driver '\.\/missing': no such file/);

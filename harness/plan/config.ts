@@ -56,6 +56,8 @@ export interface RunFlags {
   kubeconfig?: string;
   reportDir?: string;
   parallel?: string;
+  /** `--read-only`: only checks that change nothing on the cluster's storage or the backend (existing only). */
+  readOnly?: boolean;
   config?: string;
 }
 
@@ -74,6 +76,12 @@ export interface RunConfig {
   /** Absolute. */
   reportDir: string;
   parallel: number;
+  /**
+   * Only non-destructive checks: scenarios that create or delete storage (PVs, claims, classes, backend volumes)
+   * are skipped with the reason, nothing on the backend is deleted, and such a run can never qualify a driver.
+   * Only with `existing`: the other providers make a cluster and a backend for the run.
+   */
+  readOnly: boolean;
   /** From the file's `kind.versions`, keyed `v1.32`. */
   kindOverrides: Record<string, KindVersionOverride>;
   /** Absolute path of the `--config` file, when one was read. */
@@ -99,7 +107,7 @@ export class ConfigError extends HarnessError {
 }
 
 /** The keys a config file may hold; YAML spells them in camelCase. */
-export const FILE_KEYS = ['cluster', 'k8s', 'suites', 'driver', 'backend', 'kubeconfig', 'reportDir', 'parallel', 'kind'] as const;
+export const FILE_KEYS = ['cluster', 'k8s', 'suites', 'driver', 'backend', 'kubeconfig', 'reportDir', 'parallel', 'readOnly', 'kind'] as const;
 type FileKey = (typeof FILE_KEYS)[number];
 const FLAG_OF: Record<Exclude<FileKey, 'kind'>, string> = {
   cluster: '--cluster',
@@ -110,6 +118,7 @@ const FLAG_OF: Record<Exclude<FileKey, 'kind'>, string> = {
   kubeconfig: '--kubeconfig',
   reportDir: '--report-dir',
   parallel: '--parallel',
+  readOnly: '--read-only',
 };
 
 /** A value and where it came from, so a problem names the flag or the file line. */
@@ -129,6 +138,7 @@ export interface FileValues {
   kubeconfig?: Sourced<string>;
   reportDir?: Sourced<string>;
   parallel?: Sourced<number>;
+  readOnly?: Sourced<boolean>;
   kind: Record<string, KindVersionOverride>;
 }
 
@@ -251,6 +261,10 @@ export function parseConfigFile(text: string, file: string, base = dirname(resol
       case 'parallel':
         if (isScalar(node) && typeof node.value === 'number') values.parallel = src(node.value);
         else problem(node, key, `expected a whole number from 1 to ${MAX_PARALLEL}, got ${describe(node)}`);
+        break;
+      case 'readOnly':
+        if (isScalar(node) && typeof node.value === 'boolean') values.readOnly = src(node.value);
+        else problem(node, key, `expected true or false, got ${describe(node)}`);
         break;
       case 'kind':
         values.kind = kindSection(node, problem, pairs);
@@ -464,6 +478,12 @@ export function loadRunConfig(flags: RunFlags, opts: LoadOptions = {}): RunConfi
     add(kcSrc.where, `only for --cluster existing; the ${cluster} provider makes its cluster and writes its kubeconfig itself. Remove it, or use --cluster existing`);
   }
 
+  // read-only: protects a cluster the run did not make
+  const roSrc: Sourced<boolean> | undefined = flags.readOnly ? { value: true, where: FLAG_OF.readOnly, base: cwd } : file.readOnly;
+  const readOnly = roSrc?.value === true;
+  if (readOnly && cluster && cluster !== 'existing')
+    add(roSrc!.where, `only for --cluster existing: the ${cluster} provider makes a cluster and a backend for this run alone, so there is nothing to protect and every check can run. Remove it, or test a cluster you already have with --cluster existing --kubeconfig PATH --read-only`);
+
   // report dir
   const rdSrc = flag('reportDir', flags.reportDir, same) ?? file.reportDir;
   const reportDir = rdSrc ? resolve(rdSrc.base, rdSrc.value) : resolve(cwd, 'reports', timestamp(opts.now ?? new Date()));
@@ -488,6 +508,7 @@ export function loadRunConfig(flags: RunFlags, opts: LoadOptions = {}): RunConfi
     ...(kubeconfig ? { kubeconfig } : {}),
     reportDir,
     parallel,
+    readOnly,
     kindOverrides: file.kind,
     ...(configFile ? { configFile } : {}),
   };

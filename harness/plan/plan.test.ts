@@ -11,6 +11,7 @@ const base: RunConfig = {
   backend: { kind: 'mock' },
   reportDir: '/x/reports/2026-05-01T10-20-30Z',
   parallel: 1,
+  readOnly: false,
   kindOverrides: {},
 };
 

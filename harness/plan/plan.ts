@@ -51,6 +51,8 @@ export interface RunPlan {
   backend: BackendSpec;
   /** Clusters brought up at once. */
   parallel: number;
+  /** Only non-destructive checks (RunConfig.readOnly). */
+  readOnly: boolean;
   reportDir: string;
   configFile: string | null;
 }
@@ -81,6 +83,7 @@ export function makePlan(config: RunConfig): RunPlan {
     driver: config.driver,
     backend: config.backend,
     parallel: config.parallel,
+    readOnly: config.readOnly,
     reportDir: config.reportDir,
     configFile: config.configFile ?? null,
   };
@@ -120,6 +123,7 @@ export function planJson(plan: RunPlan): string {
     driver,
     backend,
     parallel: plan.parallel,
+    ...(plan.readOnly ? { readOnly: true } : {}),
     reportDir: plan.reportDir,
     configFile: plan.configFile,
   };

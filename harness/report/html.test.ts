@@ -69,6 +69,22 @@ t.test('a clean run says QUALIFIED; real versions show kind and Calico; odd arti
   t.match(textOf(root), '* not required');
 });
 
+t.test('a read-only run is never QUALIFIED: grey when its checks found nothing, red when they did', async (t) => {
+  const report = sampleReport({ versions: 1 });
+  report.environment.readOnly = true;
+  report.results[1]!.status = 'skipped';
+  const clean = renderHtml(report);
+  t.match(clean, '<header class="verdict partial">');
+  t.match(clean, '<div class="badge">READ-ONLY: NO PROBLEM FOUND</div>');
+  t.match(clean, '<th scope="row">Mode</th><td>read-only: non-destructive checks only</td>');
+  t.notMatch(clean, />QUALIFIED</);
+  report.results[0]!.status = 'failed';
+  const bad = renderHtml(report);
+  t.match(bad, '<header class="verdict fail">');
+  t.match(bad, '<div class="badge">READ-ONLY: PROBLEMS FOUND</div>');
+  parseXml(bad);
+});
+
 t.test('an empty report still renders', async (t) => {
   const report = sampleReport({ versions: 1 });
   report.results = [];

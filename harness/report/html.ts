@@ -6,7 +6,7 @@
  * elements self-closed, only XML entities) so a strict XML parser can check it is balanced.
  */
 import { escapeAttr as attr, escapeText as text } from './escape.js';
-import { STATUSES, driverLabel, formatDuration, matrixAxes, verdict, type ResultStatus, type RunReport, type ScenarioResult } from './model.js';
+import { STATUSES, driverLabel, formatDuration, matrixAxes, readOnlyClean, verdict, type ResultStatus, type RunReport, type ScenarioResult } from './model.js';
 import { redactReport } from './redact.js';
 
 const LABEL: Record<ResultStatus, string> = { passed: '✓ passed', failed: '✗ failed', error: '⚠ error', skipped: '○ skipped', missing: '? missing' };
@@ -20,6 +20,7 @@ main { max-width: 1280px; margin: 0 auto; padding: 0 24px 48px; }
 header.verdict { padding: 24px; color: #fff; margin-bottom: 24px; }
 header.verdict.pass { background: linear-gradient(90deg, #1a7f37, #2da44e); }
 header.verdict.fail { background: linear-gradient(90deg, #a40e26, #cf222e); }
+header.verdict.partial { background: linear-gradient(90deg, #6e7781, #8c959f); }
 header .inner { max-width: 1232px; margin: 0 auto; display: flex; gap: 24px; align-items: center; flex-wrap: wrap; }
 header h1 { margin: 0; font-size: 22px; font-weight: 600; }
 header .badge { font-size: 26px; font-weight: 800; letter-spacing: .04em; border: 3px solid #fff; border-radius: 8px; padding: 4px 14px; }
@@ -79,6 +80,7 @@ function environment(report: RunReport): string {
   const rows: [string, string][] = [
     ['Driver', `<code>${text(driverLabel(env.driver))}</code>`],
     ['Provider', text(env.provider)],
+    ...(env.readOnly ? [['Mode', 'read-only: non-destructive checks only'] as [string, string]] : []),
     ['Backend', `${env.backend.kind === 'mock' ? 'mock Datera API' : 'Datera system'} at <code>${text(env.backend.server)}</code>`],
     ['Host', text(`${env.host.os} ${env.host.kernel}, Node.js ${env.host.node}`)],
     ['Tool', text(`${report.tool.name} ${report.tool.version}`)],
@@ -168,7 +170,11 @@ export function renderHtml(input: RunReport, secrets: readonly string[] = []): s
     .sort((a, b) => Number(b.required) - Number(a.required));
   const rest = report.results.filter((r) => !bad.includes(r));
   const versions = matrixAxes(report).versions;
-  const title = `Datera FlexVolume conformance: ${ok ? 'QUALIFIED' : 'NOT QUALIFIED'}`;
+  // A read-only run never qualifies: grey when what ran found nothing, red when it found a problem.
+  const readOnly = report.environment.readOnly === true;
+  const badge = readOnly ? (readOnlyClean(report) ? 'READ-ONLY: NO PROBLEM FOUND' : 'READ-ONLY: PROBLEMS FOUND') : ok ? 'QUALIFIED' : 'NOT QUALIFIED';
+  const tone = readOnly ? (readOnlyClean(report) ? 'partial' : 'fail') : ok ? 'pass' : 'fail';
+  const title = `Datera FlexVolume conformance: ${badge}`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -178,8 +184,8 @@ export function renderHtml(input: RunReport, secrets: readonly string[] = []): s
 <style>${CSS}</style>
 </head>
 <body>
-<header class="verdict ${ok ? 'pass' : 'fail'}"><div class="inner">
-<div class="badge">${ok ? 'QUALIFIED' : 'NOT QUALIFIED'}</div>
+<header class="verdict ${tone}"><div class="inner">
+<div class="badge">${badge}</div>
 <div><h1>Datera FlexVolume driver conformance</h1>
 <p>${required.filter((r) => r.status === 'passed').length} of ${required.length} required results passed on ${versions.length} Kubernetes version${versions.length === 1 ? '' : 's'}
 (${text(report.environment.provider)} provider${report.environment.clusters.some((c) => c.emulated) ? ', emulated versions' : ''}) · driver <code>${text(driverLabel(report.environment.driver))}</code> · ${formatDuration(report.durationMs)}</p>

@@ -36,6 +36,18 @@ t.test('a clean run says PASSED and lists no failures; missing cells are marked'
   t.match(md, /\| bind-static \| ✅ [\d.]+ s \| — \|/, 'a version without this scenario shows a dash');
 });
 
+t.test('a read-only run never says PASSED: it says what the non-destructive checks found', async (t) => {
+  const report = sampleReport({ versions: 1 });
+  report.environment.readOnly = true;
+  report.results[1]!.status = 'skipped';
+  const md = renderMarkdown(report);
+  t.match(md, /^# Datera FlexVolume conformance: READ-ONLY CHECK, no problem found\n\n> Read-only run: scenarios that create or delete storage were skipped, so this report cannot qualify a driver\./);
+  t.match(md, '| Mode | read-only (non-destructive checks only) |');
+  report.results[0]!.status = 'failed';
+  t.match(renderMarkdown(report), /^# Datera FlexVolume conformance: READ-ONLY CHECK, PROBLEMS FOUND/);
+  t.notMatch(renderMarkdown(sampleReport({ versions: 1 })), /Mode|READ-ONLY/, 'a normal run has neither');
+});
+
 t.test('mdText and fenced neutralise Markdown and HTML', async (t) => {
   t.equal(mdText('a|b *c* _d_ [e](f) <g> & `h`\n#i'), 'a\\|b \\*c\\* \\_d\\_ \\[e\\](f) &lt;g&gt; &amp; \\`h\\` \\#i');
   t.equal(fenced('plain\n'), '```text\nplain\n```');

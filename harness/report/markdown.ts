@@ -3,7 +3,7 @@
  * result that did not pass with its checks and their evidence in fenced blocks.
  */
 import { cleanText } from './escape.js';
-import { STATUSES, driverLabel, formatDuration, matrixAxes, resultAt, verdict, type ResultStatus, type RunReport } from './model.js';
+import { STATUSES, driverLabel, formatDuration, matrixAxes, readOnlyClean, resultAt, verdict, type ResultStatus, type RunReport } from './model.js';
 import { redactReport } from './redact.js';
 
 export const STATUS_ICON: Record<ResultStatus, string> = { passed: '✅', failed: '❌', error: '⚠️', skipped: '⏭️', missing: '❔' };
@@ -32,7 +32,8 @@ export function renderMarkdown(input: RunReport, secrets: readonly string[] = []
   const s = report.summary;
   const ok = verdict(report);
   const out: string[] = [];
-  out.push(`# Datera FlexVolume conformance: ${ok ? 'PASSED' : 'FAILED'}`, '');
+  out.push(`# Datera FlexVolume conformance: ${env.readOnly ? `READ-ONLY CHECK, ${readOnlyClean(report) ? 'no problem found' : 'PROBLEMS FOUND'}` : ok ? 'PASSED' : 'FAILED'}`, '');
+  if (env.readOnly) out.push('> Read-only run: scenarios that create or delete storage were skipped, so this report cannot qualify a driver.', '');
   out.push(
     `${mdText(report.tool.name)} ${mdText(report.tool.version)}, started ${mdText(report.startedAt)}, took ${formatDuration(report.durationMs)}.`,
     '',
@@ -42,6 +43,7 @@ export function renderMarkdown(input: RunReport, secrets: readonly string[] = []
   out.push('## Environment', '', '| | |', '|---|---|');
   out.push(`| Driver | ${mdText(driverLabel(env.driver))} |`);
   out.push(`| Provider | ${mdText(env.provider)} |`);
+  if (env.readOnly) out.push('| Mode | read-only (non-destructive checks only) |');
   out.push(`| Backend | ${mdText(`${env.backend.kind === 'mock' ? 'mock Datera API' : 'Datera'} at ${env.backend.server}`)} |`);
   for (const c of env.clusters) {
     const extra = [c.kindRelease && `kind ${c.kindRelease}`, c.nodeImage && `image ${c.nodeImage}`, c.calico && `Calico ${c.calico}`].filter(Boolean);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { driverLabel, formatDuration, hostInfo, matrixAxes, resultAt, summarize, verdict, type ScenarioResult } from './model.js';
+import { driverLabel, formatDuration, hostInfo, matrixAxes, readOnlyClean, resultAt, summarize, verdict, type ScenarioResult } from './model.js';
 import { sampleReport } from './sample-report.js';
 
 const res = (id: string, status: ScenarioResult['status'], required = true, k8sVersion = 'v1.32.9 (emulated)'): ScenarioResult => ({
@@ -21,6 +21,14 @@ t.test('verdict: true only when every required result passed', async (t) => {
   }
   t.equal(verdict({ results: [] }), false, 'an empty run proves nothing');
   t.equal(verdict({ results: [res('lint', 'passed', false)] }), false, 'nothing required, nothing proven');
+});
+
+t.test('readOnlyClean: what ran passed, skips allowed, something required passed', async (t) => {
+  t.equal(readOnlyClean({ results: [res('a', 'passed'), res('b', 'skipped')] }), true);
+  t.equal(readOnlyClean({ results: [res('a', 'passed'), res('lint', 'failed', false)] }), true, 'an optional failure does not count');
+  for (const s of ['failed', 'error', 'missing'] as const) t.equal(readOnlyClean({ results: [res('a', 'passed'), res('b', s)] }), false, `a required ${s} is a problem`);
+  t.equal(readOnlyClean({ results: [res('a', 'skipped')] }), false, 'nothing ran');
+  t.equal(readOnlyClean({ results: [] }), false);
 });
 
 t.test('hostInfo describes this host', async (t) => {

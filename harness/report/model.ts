@@ -79,6 +79,11 @@ export interface Environment {
   backend: { kind: 'mock' | 'datera'; server: string };
   clusters: ClusterInfo[];
   host: HostInfo;
+  /**
+   * A read-only run (`dkc run --read-only`, existing clusters): scenarios that create or delete storage were
+   * skipped, so the report cannot qualify a driver; it says whether what ran found a problem.
+   */
+  readOnly?: boolean;
 }
 
 export interface RunReport {
@@ -106,6 +111,15 @@ export function summarize(results: readonly ScenarioResult[]): Summary {
 export function verdict(report: Pick<RunReport, 'results'>): boolean {
   const required = report.results.filter((r) => r.required);
   return required.length > 0 && required.every((r) => r.status === 'passed');
+}
+
+/**
+ * For a read-only run: nothing that ran failed (every required result passed or was skipped) and at least one
+ * required result passed. Never a qualification; `verdict` stays false while writing scenarios were skipped.
+ */
+export function readOnlyClean(report: Pick<RunReport, 'results'>): boolean {
+  const required = report.results.filter((r) => r.required);
+  return required.some((r) => r.status === 'passed') && required.every((r) => r.status === 'passed' || r.status === 'skipped');
 }
 
 /** The host facts for `environment.host`. */

@@ -21,6 +21,9 @@ export interface FinishInfo {
   /** Report kind -> path. */
   reports: Record<string, string>;
   verdict: boolean;
+  /** A read-only run: it cannot qualify; `readOnlyClean` says whether what ran found nothing. */
+  readOnly?: boolean;
+  readOnlyClean?: boolean;
   interrupted: boolean;
 }
 
@@ -76,7 +79,15 @@ const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, Math.max(0,
 
 function finishLines(info: FinishInfo): string[] {
   const lines = [countsLine(info.summary)];
-  lines.push(info.interrupted ? 'interrupted: the report lists what did not run as missing' : info.verdict ? 'verdict: QUALIFIED (every required scenario passed)' : 'verdict: NOT QUALIFIED');
+  lines.push(
+    info.interrupted
+      ? 'interrupted: the report lists what did not run as missing'
+      : info.readOnly
+        ? `read-only run: ${info.readOnlyClean ? 'no problem found' : 'PROBLEMS FOUND'} by the non-destructive checks (scenarios that create or delete storage were skipped; not a qualification)`
+        : info.verdict
+          ? 'verdict: QUALIFIED (every required scenario passed)'
+          : 'verdict: NOT QUALIFIED',
+  );
   for (const [kind, path] of Object.entries(info.reports)) lines.push(`  ${kind.padEnd(8)} ${path}`);
   return lines;
 }

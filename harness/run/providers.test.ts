@@ -10,7 +10,7 @@ import type { KindClusterOptions } from '../../clusters/kind/kind-cluster.js';
 import { kindVersion } from '../../clusters/kind/versions.js';
 import { PROVIDERS, afterStop, makeEmbeddedProvider, makeKindProvider, recordCluster, resolveBackend, runsProvisioner, startExisting, startKind } from './providers.js';
 
-const config = (o: Partial<RunConfig> = {}): RunConfig => ({ cluster: 'embedded', versions: ['v1.32'], suites: ['bind-static'], driver: { kind: 'path', path: '/d/iscsi', reference: false }, backend: { kind: 'mock' }, reportDir: '/r', parallel: 1, kindOverrides: {}, ...o });
+const config = (o: Partial<RunConfig> = {}): RunConfig => ({ cluster: 'embedded', versions: ['v1.32'], suites: ['bind-static'], driver: { kind: 'path', path: '/d/iscsi', reference: false }, backend: { kind: 'mock' }, reportDir: '/r', parallel: 1, readOnly: false, kindOverrides: {}, ...o });
 const ctx = { log: createLogger(), backend: undefined };
 const planned = { provider: 'embedded' as const, version: 'v1.32', label: 'v1.32.9 (emulated)', emulated: true };
 

@@ -165,7 +165,7 @@ async function setup(t: Test, fake: { leftovers?: Record<string, string[]>; stop
       env: { ...process.env, DKC_TIMEOUT_SCALE: '2' },
       ...o,
     }),
-    config: (o) => ({ cluster: 'embedded', versions: ['v1.32'], suites: ['bind-static'], driver: { kind: 'path', path: '/drivers/iscsi', reference: false }, backend: { kind: 'mock' }, reportDir: join(dir, 'report'), parallel: 1, kindOverrides: {}, ...o }),
+    config: (o) => ({ cluster: 'embedded', versions: ['v1.32'], suites: ['bind-static'], driver: { kind: 'path', path: '/drivers/iscsi', reference: false }, backend: { kind: 'mock' }, reportDir: join(dir, 'report'), parallel: 1, readOnly: false, kindOverrides: {}, ...o }),
     behave: (b) => writeFile(join(suitesDir, 'behaviour.json'), JSON.stringify(b)),
     seen: (minor, suite) => JSON.parse(readFileSync(join(suitesDir, 'seen', `${minor}-${suite}.json`), 'utf8')),
   };
@@ -416,6 +416,18 @@ t.test('existing: the label is the server version; a real backend needs credenti
   t.same(report.environment.clusters, [{ k8sVersion: 'v1.33.4', emulated: false, nodes: 2 }]);
   t.equal(e.seen(33, 'bind-static').minor, 33, 'the minor comes from the server version');
   await assertNoSecrets(t, e);
+  t.equal(e.seen(33, 'bind-static').readOnly, false);
+  t.notOk('readOnly' in report.environment, 'a normal run says nothing about read-only');
+
+  // Read-only: the scenarios are told so, the report says so and validates, and the end line is no verdict.
+  const ro = await runConformance({ ...config, readOnly: true }, e.options({ env: { DATERA_USER: 'admin', DATERA_PASSWORD: PASSWORD }, providers: { existing: counting } }));
+  t.equal(e.seen(33, 'bind-static').readOnly, true, 'the scenario context is read-only');
+  t.equal(ro.environment.readOnly, true);
+  t.ok(validateReport(await readReport(e.reportDir)), JSON.stringify(validateReport.errors));
+  t.equal(exitCodeFor(ro, false), 0, 'nothing that ran failed');
+  t.match(e.output(), /^read-only run: no problem found by the non-destructive checks \(scenarios that create or delete storage were skipped; not a qualification\)$/m);
+  t.match(readFileSync(join(e.reportDir, 'report.md'), 'utf8'), /^# Datera FlexVolume conformance: READ-ONLY CHECK, no problem found\n\n> Read-only run: /m);
+  t.match(readFileSync(join(e.reportDir, 'report.html'), 'utf8'), /<header class="verdict partial">.*\n<div class="badge">READ-ONLY: NO PROBLEM FOUND<\/div>/);
 
   // Not reached: the placeholder label still reads as a version (the schema wants one).
   const e2 = await setup(t, { failStart: { existing: 'connect ECONNREFUSED 10.0.0.1:6443' } });
@@ -437,6 +449,12 @@ t.test('helpers: exit codes, kubeconfig secrets, the suite context of a cluster 
   t.equal(exitCodeFor({ results: [{ status: 'passed', required: true } as any] }, false), 0);
   t.equal(exitCodeFor({ results: [{ status: 'passed', required: true } as any] }, true), 130);
   t.equal(exitCodeFor({ results: [{ status: 'passed', required: true } as any, { status: 'failed', required: false } as any] }, false), 0, 'an optional failure does not fail the run');
+  const ro = (...st: string[]) => ({ environment: { readOnly: true }, results: st.map((status) => ({ status, required: true }) as any) });
+  t.equal(exitCodeFor(ro('passed', 'skipped'), false), 0, 'read-only: the skipped writing scenarios do not fail it');
+  t.equal(exitCodeFor(ro('passed', 'failed'), false), 1, 'read-only: a failed check fails it');
+  t.equal(exitCodeFor(ro('passed', 'missing'), false), 1, 'read-only: what did not run is no pass');
+  t.equal(exitCodeFor(ro('skipped'), false), 1, 'read-only: nothing ran, nothing proven');
+  t.equal(exitCodeFor({ results: ro('passed', 'skipped').results }, false), 1, 'not read-only: a skipped required scenario is no qualification');
   const dir = await mkdtemp(join(tmpdir(), 'dkc-run-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'kc'), 'users:\n- name: a\n  user: {token: t1, client-key-data: k1}\n- name: b\n  user: {username: u, password: p1}\n');

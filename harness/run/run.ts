@@ -18,7 +18,7 @@ import type { StartedCluster } from '../../clusters/provider.js';
 import { contextFor, writeContext, type SuiteContext } from '../fixture/context.js';
 import { checkoutRoot, type ClusterProviderName, type RunConfig } from '../plan/config.js';
 import { makePlan, type PlannedCluster, type PlannedSuite } from '../plan/plan.js';
-import { hostInfo, summarize, verdict, type Artifact, type ClusterInfo, type RunReport, type ScenarioResult } from '../report/model.js';
+import { hostInfo, readOnlyClean, summarize, verdict, type Artifact, type ClusterInfo, type RunReport, type ScenarioResult } from '../report/model.js';
 import { redactDeep, redactText } from '../report/redact.js';
 import { writeReports } from '../report/write-reports.js';
 import { artifactsIn, scrubSecrets, versionSlug } from './artifacts.js';
@@ -55,10 +55,13 @@ export const DEFAULT_SUITE_TIMEOUT_MS = 15 * 60_000;
 export const TEARDOWN_ID = 'teardown';
 const TEARDOWN_TITLE = 'Teardown: the cluster and everything the run made on it are removed';
 
-/** 0 when every required result passed, 1 otherwise, 130 when the run was interrupted. */
-export function exitCodeFor(report: Pick<RunReport, 'results'>, interrupted: boolean): number {
+/**
+ * 0 when every required result passed, 1 otherwise, 130 when the run was interrupted. A read-only run (which can
+ * never qualify: its writing scenarios are skipped) exits 0 when nothing that ran failed and something passed.
+ */
+export function exitCodeFor(report: Pick<RunReport, 'results'> & { environment?: Pick<RunReport['environment'], 'readOnly'> }, interrupted: boolean): number {
   if (interrupted) return 130;
-  return verdict(report) ? 0 : 1;
+  return (report.environment?.readOnly ? readOnlyClean(report) : verdict(report)) ? 0 : 1;
 }
 
 interface Slot {
@@ -139,7 +142,7 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
     log.warn('cannot record the run for dkc cluster down', { error: errorMessage(err) });
     return () => rm(work, { recursive: true, force: true });
   });
-  log.info('run started', { provider: plan.provider, clusters: plan.clusters.map((c) => c.label), suites: plan.suites.map((s) => s.id), parallel: plan.parallel, reportDir });
+  log.info('run started', { readOnly: config.readOnly, provider: plan.provider, clusters: plan.clusters.map((c) => c.label), suites: plan.suites.map((s) => s.id), parallel: plan.parallel, reportDir });
 
   const notRun = (s: PlannedSuite, label: string, message: string): ScenarioResult => ({ id: s.id, title: s.title, k8sVersion: label, status: 'missing', durationMs: 0, message, checks: [], artifacts: [], required: s.required });
   const slots: Slot[] = plan.clusters.map((planned, key) => {
@@ -233,7 +236,7 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
       const suiteArtifacts = join(dir, suite.id);
       await mkdir(suiteArtifacts, { recursive: true });
       await writeFile(resultsFile, '', { mode: 0o600 });
-      writeContext(contextFile, suiteContext(cluster, { k8sVersion: slot.label, minor, resultsFile, artifactsDir: suiteArtifacts, kubectl: kubectlPath, timeoutScale: scale }));
+      writeContext(contextFile, suiteContext(cluster, { k8sVersion: slot.label, minor, resultsFile, artifactsDir: suiteArtifacts, kubectl: kubectlPath, timeoutScale: scale, readOnly: config.readOnly }));
       log.info('suite started', { cluster: slot.label, suite: suite.id });
       const p = await runScenarioProcess({ suitesDir, id: suite.id, contextFile, resultsFile, node: opts.node ?? [process.execPath], timeoutMs: suiteTimeoutMs, killGraceMs: opts.killGraceMs ?? 10_000, signal, env: { ...env, [OWNER_ENV]: owner } });
       const artifacts: Artifact[] = [];
@@ -287,19 +290,20 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
           nodes: s.nodes,
         })),
         host: hostInfo(),
+        ...(config.readOnly ? { readOnly: true } : {}),
       },
       results,
     };
     reports = await writeReports(reportDir, report, secretList());
     log.info('run finished', { summary: report.summary, interrupted: !!signal?.aborted, reports });
   }
-  progress.finish({ summary: report.summary, reports, verdict: verdict(report), interrupted: !!signal?.aborted });
+  progress.finish({ summary: report.summary, reports, verdict: verdict(report), ...(config.readOnly ? { readOnly: true, readOnlyClean: readOnlyClean(report) } : {}), interrupted: !!signal?.aborted });
   return report;
 }
 
 /** The suite context for one scenario run on a started cluster (contextFor, with the run's provisioner rule). */
-export function suiteContext(cluster: StartedCluster, o: { k8sVersion: string; minor: number; resultsFile: string; artifactsDir: string; kubectl?: string; timeoutScale: number }): SuiteContext {
-  return contextFor(cluster, { ...o, provisioner: runsProvisioner(cluster), readOnly: false });
+export function suiteContext(cluster: StartedCluster, o: { k8sVersion: string; minor: number; resultsFile: string; artifactsDir: string; kubectl?: string; timeoutScale: number; readOnly?: boolean }): SuiteContext {
+  return contextFor(cluster, { ...o, provisioner: runsProvisioner(cluster), readOnly: o.readOnly ?? false });
 }
 
 /** Read a report written by a run (tests, tools). */
