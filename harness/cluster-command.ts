@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { contextFor, writeContext } from './fixture/context.js';
 import { HarnessError } from '../lib/errors.js';
 import { run } from '../lib/exec.js';
-import { readMounts, under } from '../lib/mounts.js';
+import { detachLoopsUnder, readMounts, under } from '../lib/mounts.js';
 import { sleep } from '../lib/wait.js';
 import { onShutdown } from './shutdown.js';
 import { clusterProfile } from '../clusters/embedded/profiles.js';
@@ -258,14 +258,9 @@ async function sweep(st: StateRecord): Promise<string[]> {
       // gone already
     }
   }
+  // Loops before mounts: once a FUSE export is unmounted, the loop over it no longer shows where it came from.
+  await detachLoopsUnder(st.workDir);
   for (const m of (await readMounts()).filter((x) => under(x.target, st.workDir)).reverse()) await run(['umount', '-l', m.target], { nothrow: true });
-  const loops = await run(['losetup', '-J', '-l'], { nothrow: true });
-  try {
-    for (const d of (JSON.parse(loops.stdout || '{"loopdevices":[]}') as { loopdevices: { name: string; 'back-file': string | null }[] }).loopdevices)
-      if (d['back-file']?.includes(st.workDir)) await run(['losetup', '-d', d.name], { nothrow: true });
-  } catch {
-    // no loop devices
-  }
   await sweepNetworks(st.id);
   const netns = await run(['ip', 'netns', 'list'], { nothrow: true });
   for (const line of netns.stdout.split('\n')) if (line.startsWith(`dkc-${st.id}-`)) left.push(`network namespace ${line.split(' ')[0]}`);

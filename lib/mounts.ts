@@ -44,3 +44,52 @@ export async function safeFormatAndMount(device: string, dir: string, fsType: st
   await mkdir(dir, { recursive: true, mode: 0o750 });
   await run(['mount', ...(fsType ? ['-t', fsType] : []), '-o', ro ? 'ro' : 'rw', device, dir]);
 }
+
+interface LosetupJson {
+  loopdevices?: { name: string; 'back-file'?: string | null; 'back-maj:min'?: string | null }[];
+}
+
+/**
+ * The loop devices `losetup -J -l -O NAME,BACK-FILE,BACK-MAJ:MIN` lists that are bound to a file under `root`, or to
+ * a file on a FUSE mount under it (by the mount's maj:min, from /proc/self/mountinfo). Once such a FUSE mount is
+ * lazily unmounted the kernel shows the loop's backing file as `/` and no path leads to it any more: find loops
+ * before unmounting anything.
+ */
+export function loopsOver(losetupJson: string, mountinfo: string, root: string): string[] {
+  let devices: NonNullable<LosetupJson['loopdevices']>;
+  try {
+    devices = (JSON.parse(losetupJson || '{}') as LosetupJson).loopdevices ?? [];
+  } catch {
+    return [];
+  }
+  const fuseDevs = new Set<string>();
+  for (const line of mountinfo.split('\n')) {
+    // id parent maj:min root mountpoint options [optional...] - fstype source superoptions
+    const [left, right] = line.split(' - ');
+    const f = left?.split(' ') ?? [];
+    const fstype = right?.split(' ')[0] ?? '';
+    if (f.length >= 5 && fstype.startsWith('fuse') && under(unescape(f[4]!), root)) fuseDevs.add(f[2]!);
+  }
+  return devices
+    .filter((d) => {
+      const back = d['back-file']?.replace(/ \(deleted\)$/, '') ?? '';
+      return (back && back !== '/' && under(back, root)) || fuseDevs.has((d['back-maj:min'] ?? '').trim());
+    })
+    .map((d) => d.name);
+}
+
+/** Loop devices over files under `root` (see loopsOver), as they are now. */
+export async function loopsUnder(root: string): Promise<string[]> {
+  const r = await run(['losetup', '-J', '-l', '-O', 'NAME,BACK-FILE,BACK-MAJ:MIN'], { nothrow: true });
+  return loopsOver(r.exitCode === 0 ? r.stdout : '', await readFile('/proc/self/mountinfo', 'utf8').catch(() => ''), root);
+}
+
+/**
+ * Detach the loop devices over files under `root`, before unmounting anything there. A loop device still in use
+ * (a filesystem on it is mounted) is only marked autoclear and goes once that is unmounted.
+ */
+export async function detachLoopsUnder(root: string): Promise<string[]> {
+  const loops = await loopsUnder(root);
+  for (const l of loops) await run(['losetup', '-d', l], { nothrow: true });
+  return loops;
+}

@@ -22,7 +22,11 @@ function leaks() {
   const mounts = spawnSync('cat', ['/proc/self/mounts'], { encoding: 'utf8' });
   for (const line of (mounts.stdout ?? '').split('\n')) if (/ \S*\/dkc-\S* /.test(line)) found.push(`mount ${line.split(' ')[1]}`);
   const loops = spawnSync('losetup', ['-l', '-n', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' });
-  for (const line of (loops.stdout ?? '').split('\n')) if (/\/dkc-/.test(line)) found.push(`loop device ${line.trim()}`);
+  for (const line of (loops.stdout ?? '').split('\n')) {
+    if (/\/dkc-/.test(line)) found.push(`loop device ${line.trim()}`);
+    // Backing file '/': the file it was bound to sat on a mount (a FUSE LUN export) that was unmounted under it.
+    else if (/^\/dev\/loop\d+\s+\/$/.test(line.trim())) found.push(`loop device ${line.trim().split(/\s+/)[0]} over an unmounted file (backing file shown as /)`);
+  }
   const docker = spawnSync('docker', ['ps', '-a', '--format', '{{.Names}}', '--filter', 'label=dkc.owner=datera-k8s-conformance'], { encoding: 'utf8' });
   if (docker.status === 0) for (const n of docker.stdout.split('\n').filter(Boolean)) found.push(`container ${n}`);
   const nets = spawnSync('docker', ['network', 'ls', '--format', '{{.Name}}', '--filter', 'label=dkc.owner=datera-k8s-conformance'], { encoding: 'utf8' });

@@ -15,7 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { run, which } from '../../lib/exec.js';
 import { HarnessError } from '../../lib/errors.js';
-import { readMounts, under } from '../../lib/mounts.js';
+import { detachLoopsUnder, readMounts, under } from '../../lib/mounts.js';
 import { MockDatera, type StartedMockDatera } from '../../mocks/datera/mock-datera.js';
 import type { BackendInfo, ClusterNodeInfo, NodeAccess, NodeCommandResult, StartedCluster } from '../provider.js';
 import { emulatedLabel, type ClusterProfile } from './profiles.js';
@@ -244,17 +244,16 @@ export class EmbeddedCluster implements StartedCluster {
    * still leave nothing on the host.
    */
   private async sweepNode(nodeRoot: string, env: NodeJS.ProcessEnv): Promise<void> {
+    // Loops first, while the FUSE exports they sit on are still mounted (afterwards nothing names them); a loop
+    // whose filesystem is still mounted is only marked to go once that is unmounted below.
+    await detachLoopsUnder(nodeRoot);
     const umountUnder = async (pred: (m: { target: string; fstype: string }) => boolean) => {
       const mounts = (await readMounts()).filter((m) => under(m.target, nodeRoot) && pred(m)).reverse();
       for (const m of mounts) await run(['umount', '-l', m.target], { nothrow: true });
     };
     await umountUnder((m) => !m.fstype.startsWith('fuse'));
     await run(['iscsiadm', '-m', 'node', '--logoutall=all'], { env, nothrow: true, timeoutMs: 30_000 });
-    const loops = await run(['losetup', '-a'], { nothrow: true });
-    for (const line of loops.stdout.split('\n')) {
-      const m = /^(\/dev\/loop\d+):.*\((.*)\)\s*$/.exec(line);
-      if (m && under(m[2]!, nodeRoot)) await run(['losetup', '-d', m[1]!], { nothrow: true });
-    }
+    await detachLoopsUnder(nodeRoot);
     for (const pid of await readdir('/proc').catch(() => [] as string[])) {
       if (!/^\d+$/.test(pid)) continue;
       const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, which } from '../../lib/exec.js';
-import { mountAt, readMounts, under, safeFormatAndMount } from '../../lib/mounts.js';
+import { detachLoopsUnder, mountAt, readMounts, under, safeFormatAndMount } from '../../lib/mounts.js';
 import { HarnessError, errorMessage } from '../../lib/errors.js';
 import { DateraClient } from '../../drivers/datera/client.js';
 import type { StartedMockDatera } from '../../mocks/datera/mock-datera.js';
@@ -375,6 +375,8 @@ async function leaks(r: Run, caseRoot: string, nodes: Node[], volumes: { name: s
 
 /** After every case, whatever the driver did: unmount, log out, delete the case's volumes, remove its roots. */
 async function cleanUp(r: Run, caseRoot: string, nodes: Node[], volumes: string[]): Promise<void> {
+  // Loops first: after their FUSE exports are unmounted nothing names them any more.
+  await detachLoopsUnder(caseRoot);
   const left = (await readMounts()).filter((m) => under(m.target, caseRoot)).map((m) => m.target);
   for (const m of left.sort().reverse()) await run(['umount', '-l', m], { nothrow: true });
   for (const n of nodes) await run(['iscsiadm', '-m', 'node', '--logoutall=all'], { env: n.env as NodeJS.ProcessEnv, nothrow: true });
