@@ -154,7 +154,7 @@ t.test('dkc run: bad flags exit 2 naming each flag, before anything runs', async
   t.equal(a.out, '', 'no plan printed');
   t.match(a.err, /ERROR: the run configuration has 2 problems:\n {2}--k8s '1\.18': no kind node image known for Kubernetes v1\.18; accepted: v1\.19 to v1\.37.*\n {2}--suite 'mysql': unknown suite 'mysql'/);
   const b = await captureAll(['run', '--cluster', 'existing']);
-  t.equal(b.code, 2, 'refused without --plan too: the smoke stage does not start');
+  t.equal(b.code, 2, 'refused without --plan too: no cluster starts');
   t.match(b.err, /--kubeconfig: required with --cluster existing/);
   const c = await captureAll(['run', '--parallel', '0', '--plan']);
   t.equal(c.code, 2);
