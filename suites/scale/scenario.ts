@@ -3,7 +3,6 @@
 // and backend volumes kept), up again to 3 (mysql-2 reattaches its old claim and reads back its rows); and, where the
 // version has it, persistentVolumeClaimRetentionPolicy whenScaled: Delete on a small Parallel StatefulSet: the
 // scaled-down claim goes, and with the class's Delete reclaim its PV and backend volume go too.
-import type { Test } from 'tap';
 import type * as k8s from '@kubernetes/client-node';
 import { scenario, MySql, podReady, podSummary, type Scenario, type KObj } from '../../harness/index.js';
 
@@ -172,7 +171,7 @@ await scenario(
         const pod = (await s.kube.pod(s.ns, db.pod(2)))!;
         t.equal(pod.spec?.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName, db.claim(2), `${db.pod(2)} mounts ${db.claim(2)}`);
         t.equal((await s.kube.pvc(s.ns, db.claim(2)))?.metadata?.uid, before.get(db.claim(2))?.uid, `${db.claim(2)} is still the claim made at the start`);
-        await verify(t, db, db.pod(2), rows);
+        await db.expectRows(t, db.pod(2), 't', rows);
       },
       { skip: notUp || (scaledDown ? false : 'the scale-down did not complete') },
     );
@@ -255,14 +254,3 @@ function podOwnersOf(c: k8s.V1PersistentVolumeClaim): string[] {
   return (c.metadata?.ownerReferences ?? []).filter((o) => o.kind === 'Pod').map((o) => `Pod/${o.name}/${o.uid}`);
 }
 
-async function verify(t: Test, db: MySql, pod: string, want: string[]): Promise<void> {
-  let v: Awaited<ReturnType<MySql['verifyRows']>>;
-  try {
-    v = await db.verifyRows(pod, 't', want);
-  } catch (err) {
-    throw new Error(`${pod}: reading the rows back failed (data lost?): ${(err as Error).message}`);
-  }
-  t.equal(v.found, want.length, `${pod}: all ${want.length} rows are back`);
-  t.same(v.missing, [], `${pod}: no row missing`);
-  t.same(v.corrupt, [], `${pod}: every row matches its checksum`);
-}

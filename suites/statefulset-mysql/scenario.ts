@@ -200,7 +200,7 @@ await scenario(
         await s.kube.core.deleteNamespacedPod({ namespace: s.ns, name });
         const after = await waitRecreated(s, name, before.metadata!.uid!);
         t.comment(`${name}: was on ${before.spec?.nodeName}, back on ${after.spec?.nodeName}`);
-        await verify(t, s, db, name, rows.get(name)!);
+        await db.expectRows(t, name, 't', rows.get(name)!);
         await sameClaim(t, s, db, 1, volumeOf);
       },
       { skip: noRows },
@@ -228,10 +228,10 @@ await scenario(
         } finally {
           await uncordon();
         }
-        await verify(t, s, db, name, rows.get(name)!);
+        await db.expectRows(t, name, 't', rows.get(name)!);
         await sameClaim(t, s, db, 2, volumeOf);
         // The pod nobody touched still has its rows too.
-        await verify(t, s, db, db.pod(0), rows.get(db.pod(0))!);
+        await db.expectRows(t, db.pod(0), 't', rows.get(db.pod(0))!);
       },
       { skip: noRows || (schedulable.length < 2 ? `needs two schedulable nodes, the cluster has ${schedulable.length} (${schedulable.join(', ') || 'none'})` : false) },
     );
@@ -299,17 +299,6 @@ async function waitRecreated(s: Scenario, name: string, oldUid: string): Promise
   return r.p;
 }
 
-async function verify(t: Test, s: Scenario, db: MySql, pod: string, want: string[]): Promise<void> {
-  let v: Awaited<ReturnType<MySql['verifyRows']>>;
-  try {
-    v = await db.verifyRows(pod, 't', want);
-  } catch (err) {
-    throw new Error(`${pod}: reading the rows back failed (data lost?): ${(err as Error).message}`);
-  }
-  t.equal(v.found, want.length, `${pod}: all ${want.length} rows are back`);
-  t.same(v.missing, [], `${pod}: no row missing`);
-  t.same(v.corrupt, [], `${pod}: every row matches its checksum`);
-}
 
 /** The recreated pod still uses the same claim, bound to the same PV and backend volume. */
 async function sameClaim(t: Test, s: Scenario, db: MySql, n: number, volumeOf: Map<string, string>): Promise<void> {
