@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { run, which } from '../../lib/exec.js';
 import { HarnessError } from '../../lib/errors.js';
+import { UndoLedger } from '../../lib/ledger.js';
 import { detachLoopsUnder, readMounts, under } from '../../lib/mounts.js';
 import { MockDatera, type StartedMockDatera } from '../../mocks/datera/mock-datera.js';
 import type { BackendInfo, ClusterNodeInfo, NodeAccess, NodeCommandResult, StartedCluster } from '../provider.js';
@@ -79,7 +80,7 @@ export class EmbeddedCluster implements StartedCluster {
   readonly provider = 'embedded' as const;
   /** Names this cluster's network namespaces, links and initiators: `e` and 8 hex digits. */
   readonly id: string;
-  private readonly ledger: { what: string; undo: () => Promise<unknown> }[] = [];
+  private readonly ledger = new UndoLedger();
   readonly nodeHandles: NodeHandle[] = [];
   readonly flexCalls: FlexCall[] = [];
   readonly requestLog: { method: string; path: string; code: number; ms: number }[] = [];
@@ -125,7 +126,7 @@ export class EmbeddedCluster implements StartedCluster {
   }
 
   private undo(what: string, fn: () => Promise<unknown>): void {
-    this.ledger.push({ what, undo: fn });
+    this.ledger.push(what, fn);
   }
 
   private async up(): Promise<void> {
@@ -375,15 +376,7 @@ export class EmbeddedCluster implements StartedCluster {
   async stop(): Promise<string[]> {
     live.delete(this);
     this.stopping ??= (async () => {
-      const left: string[] = [];
-      for (const step of this.ledger.reverse()) {
-        try {
-          await step.undo();
-        } catch (err) {
-          left.push(`${step.what}: ${(err as Error).message}`);
-        }
-      }
-      this.ledger.length = 0;
+      const left = await this.ledger.unwind();
       this.store?.flush();
       return left;
     })();

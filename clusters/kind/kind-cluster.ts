@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HarnessError, errorMessage } from '../../lib/errors.js';
+import { HarnessError } from '../../lib/errors.js';
+import { UndoLedger } from '../../lib/ledger.js';
 import type { BackendInfo, ClusterNodeInfo, NodeAccess, NodeCommandResult, StartedCluster } from '../provider.js';
 import { ACTIONS } from './actions/index.js';
 import type { KindAction, KindClusterOptions, KindContext, KindNodeState, KindTimeouts } from './actions/context.js';
@@ -29,14 +30,9 @@ const ID_RE = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 
 const DEFAULT_TIMEOUTS: KindTimeouts = { createMs: 900_000, readyMs: 600_000, rolloutMs: 300_000, imagesMs: 900_000 };
 
-interface LedgerEntry {
-  what: string;
-  undo: () => Promise<unknown>;
-}
-
 export class StartedKindCluster implements StartedCluster {
   readonly provider = 'kind' as const;
-  private readonly ledger: LedgerEntry[] = [];
+  private readonly ledger = new UndoLedger();
   private stopping: Promise<string[]> | undefined;
   readonly warnings: string[] = [];
   readonly ctx: KindContext;
@@ -71,7 +67,7 @@ export class StartedKindCluster implements StartedCluster {
       nodes: [],
       serverVersion: '',
       tgtNetworks: [],
-      undo: (what, fn) => void this.ledger.push({ what, undo: fn }),
+      undo: (what, fn) => this.ledger.push(what, fn),
       log: (msg, fields) => o.log(msg, { cluster: `${KIND_NAME_PREFIX}${o.id}`, ...fields }),
       warn: (msg) => {
         this.warnings.push(msg);
@@ -149,15 +145,7 @@ export class StartedKindCluster implements StartedCluster {
   /** Undo everything, newest first; keeps going past failures and returns them. The record goes last, only when nothing was left. */
   stop(): Promise<string[]> {
     this.stopping ??= (async () => {
-      const left: string[] = [];
-      for (const step of this.ledger.reverse()) {
-        try {
-          await step.undo();
-        } catch (err) {
-          left.push(`${step.what}: ${errorMessage(err).split('\n')[0]}`);
-        }
-      }
-      this.ledger.length = 0;
+      const left = await this.ledger.unwind();
       if (!left.length) await rm(this.ctx.recordPath, { force: true });
       this.ctx.log(left.length ? 'kind cluster stopped, with leftovers' : 'kind cluster stopped', left.length ? { left } : undefined);
       return left;
