@@ -4,7 +4,7 @@
  */
 import { clusterProfile } from '../../clusters/embedded/profiles.js';
 import { calicoPinned, kindVersion } from '../../clusters/kind/versions.js';
-import { SUITES, type BackendSpec, type ClusterProviderName, type DriverSpec, type RunConfig, type SuiteId } from './config.js';
+import { SUITES, type BackendSpec, type ClusterProviderName, type DriverSpec, type ParallelFrom, type RunConfig, type SuiteId } from './config.js';
 
 export const PLAN_SCHEMA = 'dkc.run-plan/v1';
 
@@ -51,6 +51,8 @@ export interface RunPlan {
   backend: BackendSpec;
   /** Clusters brought up at once. */
   parallel: number;
+  /** Only when `parallel` comes from the memory budget (kind without --parallel); its warning is for the user. */
+  parallelFrom?: ParallelFrom;
   reportDir: string;
   configFile: string | null;
 }
@@ -81,6 +83,7 @@ export function makePlan(config: RunConfig): RunPlan {
     driver: config.driver,
     backend: config.backend,
     parallel: config.parallel,
+    ...(config.parallelFrom ? { parallelFrom: { ...config.parallelFrom } } : {}),
     reportDir: config.reportDir,
     configFile: config.configFile ?? null,
   };
@@ -120,6 +123,15 @@ export function planJson(plan: RunPlan): string {
     driver,
     backend,
     parallel: plan.parallel,
+    ...(plan.parallelFrom
+      ? {
+          parallelFrom: {
+            memoryBudgetMiB: plan.parallelFrom.memoryBudgetMiB,
+            perClusterMiB: plan.parallelFrom.perClusterMiB,
+            ...(plan.parallelFrom.warning !== undefined ? { warning: plan.parallelFrom.warning } : {}),
+          },
+        }
+      : {}),
     reportDir: plan.reportDir,
     configFile: plan.configFile,
   };
