@@ -99,11 +99,78 @@ t.test('cluster up/down: bad input is refused before anything is made; down with
   const e = await capture(['cluster', 'up', '--driver', join(dir, 'missing')]);
   t.equal(e.code, 2);
   t.match(e.err, /--driver .*no such file/);
-  const f = await capture(['cluster', 'down', '--name', 'nothing-here']);
+  // A fake kind sweep: the real one would remove this machine's dkc kind clusters.
+  const sweeps: unknown[] = [];
+  const clusterDown = { docker: async () => ({ docker: '/fake/docker' }), sweepKind: async (o: unknown) => (sweeps.push(o), { clusters: [], images: [], containers: [], networks: [], left: [] }), say: () => undefined };
+  const f = await capture(['cluster', 'down', '--name', 'nothing-here'], { clusterDown });
   t.equal(f.code, 0);
   t.match(f.err, /no cluster named nothing-here is recorded/);
-  const g = await capture(['cluster', 'down', '--all']);
+  t.same(sweeps, [], 'no kind sweep without --all');
+  const g = await capture(['cluster', 'down', '--all'], { clusterDown });
   t.equal(g.code, 0);
+  t.same(sweeps, [{ tools: { docker: '/fake/docker' } }], '--all sweeps every dkc kind cluster');
+});
+
+t.test('cluster down --all: the dkc kind clusters a killed run left, and recorded kind work dirs by their record', async (t) => {
+  const { mkdir, mkdtemp, readFile, readdir, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'dkc-cli-state-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  process.env.DKC_STATE_DIR = join(dir, 'state');
+  t.teardown(() => delete process.env.DKC_STATE_DIR);
+  await mkdir(join(dir, 'state'));
+  // What the kind provider records before making a kind cluster (pid 0: kept after its run ended, with leftovers).
+  const workDir = join(dir, 'dkc-kind-test');
+  await mkdir(workDir);
+  await writeFile(join(workDir, 'kind-cluster.json'), JSON.stringify({ id: 'k0a1b2c3d', tgtInstance: 'cafe' }));
+  const record = { name: 'dkc-k0a1b2c3d', pid: 0, id: 'k0a1b2c3d', workDir, kubeconfig: join(workDir, 'kubeconfig') };
+  await writeFile(join(dir, 'state', 'dkc-k0a1b2c3d.json'), JSON.stringify(record));
+  const empty = { clusters: [] as string[], images: [] as string[], containers: [] as string[], networks: [] as string[], left: [] as string[] };
+  const sweeps: any[] = [];
+  const lines: string[] = [];
+  let results: (typeof empty)[] = [];
+  const clusterDown = {
+    docker: async () => ({ docker: '/fake/docker' }),
+    sweepKind: async (o: any) => (sweeps.push(o), results.shift() ?? empty),
+    say: (l: string) => void lines.push(l),
+  };
+
+  // The recorded cluster's tgt network is still in use, and one cluster of a killed run will not go.
+  results = [
+    { ...empty, clusters: ['dkc-k0a1b2c3d'], containers: ['dkc-tgt-cafe'], left: ['remove network dkc-tgt-cafe-1: in use'] },
+    { ...empty, clusters: ['dkc-k9f9f9f9f'], images: ['dkc/provisioner:k9f9f9f9f'], left: ['kind delete cluster dkc-k7e7e7e7e: exit 1'] },
+  ];
+  const a = await capture(['cluster', 'down', '--all'], { clusterDown });
+  t.equal(a.code, 1, 'leftovers make the exit code nonzero');
+  t.same(sweeps, [{ id: 'k0a1b2c3d', workDir, tools: { docker: '/fake/docker' } }, { tools: { docker: '/fake/docker' } }], 'the record first, by id and work dir; then every dkc kind cluster');
+  t.match(a.err, /cluster dkc-k0a1b2c3d: could not remove remove network dkc-tgt-cafe-1: in use/);
+  t.same(lines, [
+    'cluster dkc-k0a1b2c3d: removed kind cluster dkc-k0a1b2c3d; container dkc-tgt-cafe',
+    'dkc kind clusters swept: removed kind cluster dkc-k9f9f9f9f; image dkc/provisioner:k9f9f9f9f',
+    'dkc kind clusters: could not remove kind delete cluster dkc-k7e7e7e7e: exit 1',
+  ]);
+  t.same(await readdir(workDir), ['kind-cluster.json'], 'the work dir and its record stay for the next sweep');
+  t.same(JSON.parse(await readFile(join(dir, 'state', 'dkc-k0a1b2c3d.json'), 'utf8')), record, 'and so does the state record');
+
+  // The next time everything goes.
+  sweeps.length = 0;
+  lines.length = 0;
+  const b = await capture(['cluster', 'down', '--all'], { clusterDown });
+  t.equal(b.code, 0, b.err);
+  t.equal(sweeps.length, 2);
+  t.match(b.err, /cluster dkc-k0a1b2c3d is down; nothing of it is left/);
+  t.same(await readdir(join(dir, 'state')), [], 'state record removed');
+  t.same(await readdir(dir), ['state'], 'work dir removed');
+
+  // Without Docker: nothing to sweep, exit 0; --verbose says so.
+  const noDocker = { ...clusterDown, docker: async () => ({ skip: 'no docker CLI on PATH (nor $DKC_DOCKER)', absent: true }) };
+  sweeps.length = 0;
+  lines.length = 0;
+  t.equal((await capture(['cluster', 'down', '--all'], { clusterDown: noDocker })).code, 0);
+  t.equal((await capture(['cluster', 'down', '--all', '--verbose'], { clusterDown: noDocker })).code, 0);
+  t.same(sweeps, []);
+  t.same(lines, ['dkc kind clusters not swept: no docker CLI on PATH (nor $DKC_DOCKER)'], 'one note, with --verbose only');
 });
 
 /** Like capture, with stdout too: --plan prints the plan there. */
@@ -146,6 +213,29 @@ t.test('dkc run --plan prints the plan as JSON and makes nothing', async (t) => 
   const e = await captureAll(['run', '--plan']);
   t.equal(e.code, 0, e.err);
   t.same(JSON.parse(e.out).clusters.map((c: any) => c.label), ['v1.20.15 (emulated)', 'v1.27.16 (emulated)', 'v1.32.9 (emulated)', 'v1.35.0 (emulated)']);
+});
+
+t.test('dkc run --cluster kind: parallel from --memory-budget, its warning on stderr and in the plan; --parallel wins; bad budgets exit 2', async (t) => {
+  const fits = await captureAll(['run', '--cluster', 'kind', '--k8s', '1.30,1.32,1.33', '--memory-budget', '10000', '--plan']);
+  t.equal(fits.code, 0, fits.err);
+  const p = JSON.parse(fits.out);
+  t.equal(p.parallel, 2, 'two clusters of 4608 MiB fit 10000 MiB');
+  t.same(p.parallelFrom, { memoryBudgetMiB: 10000, perClusterMiB: 4608 });
+  t.notMatch(fits.err, /warning/);
+  const tight = await captureAll(['run', '--cluster', 'kind', '--k8s', '1.30,1.32', '--memory-budget', '3000', '--plan']);
+  t.equal(tight.code, 0, tight.err);
+  t.match(tight.err, /^warning: one kind cluster needs about 4608 MiB \(3 nodes x 1536 MiB\) but the budget is 3000 MiB; running one at a time anyway$/m);
+  t.equal(JSON.parse(tight.out).parallel, 1);
+  t.match(JSON.parse(tight.out).parallelFrom.warning, /budget is 3000 MiB/);
+  const explicit = await captureAll(['run', '--cluster', 'kind', '--k8s', '1.30,1.32', '--parallel', '2', '--plan']);
+  t.equal(JSON.parse(explicit.out).parallel, 2);
+  t.notOk('parallelFrom' in JSON.parse(explicit.out));
+  const bad = await captureAll(['run', '--cluster', 'kind', '--k8s', '1.32', '--memory-budget', '8GiB', '--plan']);
+  t.equal(bad.code, 2);
+  t.match(bad.err, /--memory-budget '8GiB': expected a whole number of MiB from 1 to \d+, e\.g\. 16384 for 16 GiB/);
+  const embedded = await captureAll(['run', '--memory-budget', '8192', '--plan']);
+  t.equal(embedded.code, 2);
+  t.match(embedded.err, /--memory-budget '8192': only for --cluster kind/);
 });
 
 t.test('dkc run: bad flags exit 2 naming each flag, before anything runs', async (t) => {

@@ -12,6 +12,7 @@ import { onShutdown } from './shutdown.js';
 import type { RunConfig, RunFlags } from './plan/config.js';
 import type { RunOptions } from './run/run.js';
 import type { RunReport } from './report/model.js';
+import type { KindSweepDeps } from './cluster-down-kind.js';
 
 /** The project's package.json, found upward from this file (it runs from harness/ in tests and dist/harness/ when built). */
 function projectPackage(): { version: string } {
@@ -39,6 +40,8 @@ export interface CliDeps {
   runConformance?: (config: RunConfig, opts: RunOptions) => Promise<RunReport>;
   /** Where help and --version go (default stdout). */
   writeOut?: (text: string) => void;
+  /** `dkc cluster down`'s Docker and kind sweep (tests must not sweep the machine's real kind clusters). */
+  clusterDown?: KindSweepDeps;
 }
 
 /** The exit code an action sets (not process.exitCode: main() is called repeatedly in one process by tests). */
@@ -132,8 +135,9 @@ export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 })
     .option('--backend <mock|url>', "'mock' (default) or a Datera API host:port or http(s)://host[:port]")
     .option('--kubeconfig <path>', 'the cluster to test with --cluster existing')
     .option('--report-dir <dir>', 'where reports go (default: reports/<timestamp>)')
-    .option('--parallel <n>', 'clusters brought up at once (default: 1)')
+    .option('--parallel <n>', 'clusters brought up at once (default: 1; kind: as many as fit the memory budget)')
     .option('--read-only', 'with --cluster existing: only checks that create or delete no storage and change nothing on the backend (cannot qualify a driver)')
+    .option('--memory-budget <MiB>', "kind only, without --parallel: memory the clusters may use together, about 4.5 GiB each (default: 3/4 of this machine's)")
     .option('--config <file>', 'YAML run configuration; flags override its values')
     .option('--plan', 'print the run plan as JSON and exit without creating anything')
     .action(async (o: RunFlags & { plan?: boolean }) => {
@@ -141,6 +145,9 @@ export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 })
       const { plan, ...flags } = o;
       const config = loadRunConfig(flags);
       if (plan) {
+        // Even one kind cluster is more than the memory budget: said on stderr too, not only inside the JSON (a
+        // run says it in its progress output).
+        if (config.parallelFrom?.warning) console.error(`warning: ${config.parallelFrom.warning}`);
         const { makePlan, planJson } = await import('./plan/plan.js');
         console.log(planJson(makePlan(config)));
         return;
@@ -186,10 +193,11 @@ export function buildProgram(deps: CliDeps = {}, exit: ExitHolder = { code: 0 })
     .command('down')
     .description('Stop a detached cluster and remove every process, mount, loop device, namespace and file it made')
     .option('--name <name>', 'cluster name', 'dkc')
-    .option('--all', 'every recorded cluster')
-    .action(async (o: { name: string; all?: boolean }) => {
+    .option('--all', 'every recorded cluster, then every dkc kind cluster on the Docker host (a killed run\'s)')
+    .option('-v, --verbose', 'also say what was not looked at (no Docker) and when nothing was found')
+    .action(async (o: { name: string; all?: boolean; verbose?: boolean }) => {
       const { clusterDown } = await import('./cluster-command.js');
-      exit.code = await clusterDown(o);
+      exit.code = await clusterDown(o, deps.clusterDown);
     });
 
   program

@@ -18,6 +18,7 @@ import { onShutdown } from './shutdown.js';
 import { clusterProfile } from '../clusters/embedded/profiles.js';
 import { EmbeddedCluster, newClusterId } from '../clusters/embedded/cluster.js';
 import { sweepNetworks } from '../clusters/embedded/node/runtime/network.js';
+import { kindSweeper, type KindSweepDeps, type KindSweeper } from './cluster-down-kind.js';
 
 export interface ClusterUpOptions {
   provider: string;
@@ -202,8 +203,20 @@ async function readState(name: string): Promise<StateRecord | undefined> {
   return text ? (JSON.parse(text) as StateRecord) : undefined;
 }
 
-/** Stop a detached cluster (or sweep what a killed one left). `all` takes every recorded cluster. */
-export async function clusterDown(o: { name?: string; all?: boolean }): Promise<number> {
+export interface ClusterDownOptions {
+  name?: string;
+  /** Every recorded cluster, then every dkc kind cluster on the Docker host. */
+  all?: boolean;
+  /** Say also what was not looked at (no Docker) and that nothing was found. */
+  verbose?: boolean;
+}
+
+/**
+ * Stop a detached cluster (or sweep what a killed one left). `all` takes every recorded cluster, then sweeps the
+ * dkc kind clusters a killed run left (where Docker answers). Exit code 1 when anything could not be removed.
+ */
+export async function clusterDown(o: ClusterDownOptions, deps: KindSweepDeps = {}): Promise<number> {
+  const kind = kindSweeper(deps);
   const names = o.all ? (await readdir(stateDir()).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [o.name ?? 'dkc'];
   let failed = false;
   for (const name of names) {
@@ -212,7 +225,8 @@ export async function clusterDown(o: { name?: string; all?: boolean }): Promise<
       if (!o.all) console.error(`no cluster named ${name} is recorded in ${stateDir()}; nothing to do`);
       continue;
     }
-    if (alive(st.pid)) {
+    // pid 0: a record kept for its leftovers after its process ended (the pid could be another process's by now).
+    if (st.pid > 0 && alive(st.pid)) {
       process.kill(st.pid, 'SIGTERM');
       for (let i = 0; i < 240 && alive(st.pid); i++) await sleep(250);
       if (alive(st.pid)) {
@@ -220,14 +234,17 @@ export async function clusterDown(o: { name?: string; all?: boolean }): Promise<
         process.kill(st.pid, 'SIGKILL');
       }
     }
-    const left = await sweep(st);
+    const { left, keep } = await sweep(name, st, kind);
     if (left.length) {
       failed = true;
       console.error(`cluster ${name}: could not remove ${left.join('; ')}`);
     } else console.error(`cluster ${name} is down; nothing of it is left`);
-    await rm(join(stateDir(), `${name}.json`), { force: true });
+    // A kind work dir that could not be swept stays with its record, for the next `dkc cluster down`.
+    if (keep) await writeFile(join(stateDir(), `${name}.json`), JSON.stringify({ ...st, pid: 0 }));
+    else await rm(join(stateDir(), `${name}.json`), { force: true });
     await rm(join(stateDir(), `${name}.log`), { force: true });
   }
+  if (o.all && (await kind.all(o)).length) failed = true;
   return failed ? 1 : 0;
 }
 
@@ -245,10 +262,13 @@ export async function clusterProcesses(st: Pick<StateRecord, 'workDir' | 'owner'
   return found;
 }
 
-/** What a process killed with SIGKILL leaves: its processes, mounts under the work dir, namespaces, the dir. */
-async function sweep(st: StateRecord): Promise<string[]> {
+/**
+ * What a process killed with SIGKILL leaves: its processes, mounts under the work dir, namespaces, a kind cluster's
+ * Docker things (named in the work dir's kind record), the dir. `keep`: the dir stays (a kind sweep left things).
+ */
+async function sweep(name: string, st: StateRecord, kind: KindSweeper): Promise<{ left: string[]; keep: boolean }> {
   const left: string[] = [];
-  if (!st.workDir || !/dkc-/.test(st.workDir)) return [`refusing to sweep unexpected work dir ${st.workDir}`];
+  if (!st.workDir || !/dkc-/.test(st.workDir)) return { left: [`refusing to sweep unexpected work dir ${st.workDir}`], keep: false };
   // Processes that belong to the cluster: anything with the work dir on its command line (containers, drivers'
   // daemons) or the cluster's owner mark in its environment (tgtd, the provisioner, qemu-storage-daemon).
   for (const pid of await clusterProcesses(st)) {
@@ -264,6 +284,10 @@ async function sweep(st: StateRecord): Promise<string[]> {
   await sweepNetworks(st.id);
   const netns = await run(['ip', 'netns', 'list'], { nothrow: true });
   for (const line of netns.stdout.split('\n')) if (line.startsWith(`dkc-${st.id}-`)) left.push(`network namespace ${line.split(' ')[0]}`);
+  if (kind.isKind(st.workDir)) {
+    const kindLeft = await kind.record(name, st.id, st.workDir);
+    if (kindLeft.length) return { left: [...left, ...kindLeft], keep: true };
+  }
   await rm(st.workDir, { recursive: true, force: true }).catch((e: Error) => left.push(`${st.workDir}: ${e.message}`));
-  return left;
+  return { left, keep: false };
 }

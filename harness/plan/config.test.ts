@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultMemoryBudgetMiB } from '../../clusters/kind/parallel.js';
 import { ConfigError, REFERENCE_DRIVER, SUITES, SUITE_IDS, checkoutRoot, loadRunConfig, parseConfigFile, splitList, suggest, timestamp, type RunFlags } from './config.js';
 
 const DIGEST = 'b'.repeat(64);
@@ -260,6 +261,72 @@ t.test('config file: syntax errors, wrong top level, unreadable files', async (t
   t.match(problemsOf({ config: 'ex.yaml' }, dir)[0], /^ex\.yaml:2: k8s: the existing provider runs on the version the cluster already has/);
   await writeFile(join(dir, 'ex2.yaml'), 'cluster: existing\nkubeconfig: kubeconfig\n');
   t.equal(loadRunConfig({ config: 'ex2.yaml' }, { cwd: dir }).kubeconfig, join(dir, 'kubeconfig'), 'relative to the file');
+});
+
+t.test('parallel for kind: from the memory budget unless --parallel (flag or file) says; embedded and existing keep 1', async (t) => {
+  const dir = await fixture(t);
+  const load = (flags: RunFlags, budget?: number) => loadRunConfig(flags, { cwd: dir, now: NOW, ...(budget !== undefined ? { memoryBudgetMiB: budget } : {}) });
+  // 4608 MiB per cluster (3 nodes x 1536 MiB): 10000 MiB fit two.
+  const two = load({ cluster: 'kind', k8s: '1.30,1.32,1.33' }, 10_000);
+  t.equal(two.parallel, 2);
+  t.same(two.parallelFrom, { memoryBudgetMiB: 10_000, perClusterMiB: 4608 });
+  t.equal(load({ cluster: 'kind', k8s: '1.30,1.32' }, 1_000_000).parallel, 2, 'never more than one per version');
+  t.equal(load({ cluster: 'kind', k8s: '1.19,1.20,1.21,1.22,1.23,1.24,1.25,1.26,1.27,1.28,1.29,1.30,1.31,1.32,1.33,1.34,1.35' }, 1_000_000).parallel, 16, 'nor more than --parallel accepts');
+  const tight = load({ cluster: 'kind', k8s: '1.30,1.32' }, 3000);
+  t.equal(tight.parallel, 1, 'one at a time when even one does not fit');
+  t.match(tight.parallelFrom, { memoryBudgetMiB: 3000, perClusterMiB: 4608, warning: /one kind cluster needs about 4608 MiB .* but the budget is 3000 MiB; running one at a time anyway/ });
+  t.equal(load({ cluster: 'kind', k8s: '1.32' }).parallelFrom?.memoryBudgetMiB, defaultMemoryBudgetMiB(), "by default 3/4 of this machine's memory");
+
+  // An explicit --parallel always wins, also a smaller one, and leaves no parallelFrom.
+  const explicit = load({ cluster: 'kind', k8s: '1.30,1.32,1.33', parallel: '1' }, 1_000_000);
+  t.equal(explicit.parallel, 1);
+  t.notOk('parallelFrom' in explicit);
+  t.equal(load({ cluster: 'kind', k8s: '1.30,1.32', parallel: '3' }, 3000).parallel, 3, 'even beyond the budget');
+  // --memory-budget replaces the machine's figure.
+  t.same(load({ cluster: 'kind', k8s: '1.30,1.32,1.33', memoryBudget: '14000' }, 3000).parallelFrom, { memoryBudgetMiB: 14_000, perClusterMiB: 4608 });
+  t.equal(load({ cluster: 'kind', k8s: '1.30,1.32,1.33', memoryBudget: '14000' }, 3000).parallel, 3);
+
+  // embedded and existing: 1 unless --parallel, whatever the memory.
+  for (const c of [load({ k8s: '1.27,1.32' }, 1_000_000), load({ cluster: 'existing', kubeconfig: 'kubeconfig' }, 1_000_000)]) {
+    t.equal(c.parallel, 1, c.cluster);
+    t.notOk('parallelFrom' in c, `${c.cluster}: no parallelFrom`);
+  }
+  t.equal(load({ k8s: '1.27,1.32', parallel: '2' }).parallel, 2);
+
+  // The file: parallel there wins over the budget; a flag wins over the file, either way round.
+  await writeFile(join(dir, 'par.yaml'), "cluster: kind\nk8s: ['1.30', '1.32', '1.33']\nparallel: 1\n");
+  await writeFile(join(dir, 'mem.yaml'), "cluster: kind\nk8s: ['1.30', '1.32', '1.33']\nmemoryBudget: 9300\n");
+  t.equal(load({ config: 'par.yaml' }, 1_000_000).parallel, 1);
+  t.notOk('parallelFrom' in load({ config: 'par.yaml' }, 1_000_000));
+  t.same(load({ config: 'mem.yaml' }, 1_000_000).parallelFrom, { memoryBudgetMiB: 9300, perClusterMiB: 4608 });
+  t.equal(load({ config: 'mem.yaml' }, 1_000_000).parallel, 2);
+  t.same(load({ config: 'par.yaml', memoryBudget: '20000' }).parallelFrom, { memoryBudgetMiB: 20_000, perClusterMiB: 4608 }, '--memory-budget beats the file\'s parallel');
+  t.equal(load({ config: 'mem.yaml', parallel: '3' }).parallel, 3, "--parallel beats the file's memoryBudget");
+  t.notOk('parallelFrom' in load({ config: 'mem.yaml', parallel: '3' }));
+});
+
+t.test('--memory-budget and memoryBudget problems name the flag or line and the fix', async (t) => {
+  const dir = await fixture(t);
+  t.same(problemsOf({ cluster: 'kind', k8s: '1.32', memoryBudget: 'lots' }, dir), [
+    "--memory-budget 'lots': expected a whole number of MiB from 1 to 16777216, e.g. 16384 for 16 GiB: the memory the kind clusters may use together (or give --parallel N)",
+  ]);
+  t.match(problemsOf({ cluster: 'kind', k8s: '1.32', memoryBudget: '0' }, dir)[0], /^--memory-budget '0': expected a whole number of MiB from 1/);
+  t.match(problemsOf({ cluster: 'kind', k8s: '1.32', memoryBudget: '8G' }, dir)[0], /^--memory-budget '8G': expected a whole number of MiB/);
+  t.match(problemsOf({ cluster: 'kind', k8s: '1.32', memoryBudget: '99999999' }, dir)[0], /^--memory-budget '99999999': expected a whole number of MiB from 1 to 16777216/);
+  t.same(problemsOf({ memoryBudget: '8192' }, dir), [
+    "--memory-budget '8192': only for --cluster kind (it sizes how many kind clusters run at once); the embedded provider runs --parallel clusters at once, default 1. Remove it, or use --cluster kind",
+  ]);
+  t.match(problemsOf({ cluster: 'existing', kubeconfig: 'kubeconfig', memoryBudget: '8192' }, dir)[0], /only for --cluster kind \(.*\); the existing provider/);
+  t.same(problemsOf({ cluster: 'kind', k8s: '1.32', memoryBudget: '8192', parallel: '2' }, dir), ["--memory-budget '8192': --parallel '2' already says how many clusters to bring up at once; give one of the two"]);
+  t.same(problemsOf({ cluster: 'kubernetes', memoryBudget: '8192' }, dir).length, 1, 'with an unknown provider only that is reported');
+  await writeFile(join(dir, 'both.yaml'), "cluster: kind\nk8s: ['1.32']\nparallel: 2\nmemoryBudget: 8192\n");
+  t.same(problemsOf({ config: 'both.yaml' }, dir), ['both.yaml:4: memoryBudget: parallel in the same file already says how many clusters to bring up at once; keep one of the two']);
+  await writeFile(join(dir, 'str.yaml'), "cluster: kind\nk8s: ['1.32']\nmemoryBudget: 8 GiB\n");
+  t.same(problemsOf({ config: 'str.yaml' }, dir), ['str.yaml:3: memoryBudget: expected a whole number of MiB, e.g. 16384 for 16 GiB, got string "8 GiB"']);
+  await writeFile(join(dir, 'neg.yaml'), "cluster: kind\nk8s: ['1.32']\nmemoryBudget: -5\n");
+  t.match(problemsOf({ config: 'neg.yaml' }, dir)[0], /^neg\.yaml:3: memoryBudget: expected a whole number of MiB from 1/);
+  await writeFile(join(dir, 'emb.yaml'), 'memoryBudget: 8192\n');
+  t.match(problemsOf({ config: 'emb.yaml' }, dir)[0], /^emb\.yaml:1: memoryBudget: only for --cluster kind/);
 });
 
 t.test('parseConfigFile alone, and the helpers', async (t) => {

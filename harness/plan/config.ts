@@ -10,6 +10,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pai
 import { HarnessError } from '../../lib/errors.js';
 import { CALICO_RE, KIND_RELEASE_RE, kindVersion, nodeImageRelease, parseK8sVersion, type KindVersionOverride } from '../../clusters/kind/versions.js';
 import { CLUSTER_PROFILES, DEFAULT_VERSIONS, clusterProfile } from '../../clusters/embedded/profiles.js';
+import { defaultMemoryBudgetMiB, kindParallelism } from '../../clusters/kind/parallel.js';
 
 export interface SuiteInfo {
   id: string;
@@ -45,6 +46,8 @@ export type ClusterProviderName = (typeof CLUSTER_PROVIDERS)[number];
 /** The reference driver, relative to the checkout. */
 export const REFERENCE_DRIVER = 'drivers/flexvolume/datera~iscsi/iscsi';
 export const MAX_PARALLEL = 16;
+/** 16 TiB: more is a typo. */
+export const MAX_MEMORY_BUDGET_MIB = 16 * 2 ** 20;
 
 /** `dkc run` flags as commander hands them over: raw strings, validated here so problems are reported together. */
 export interface RunFlags {
@@ -58,6 +61,7 @@ export interface RunFlags {
   parallel?: string;
   /** `--read-only`: only checks that change nothing on the cluster's storage or the backend (existing only). */
   readOnly?: boolean;
+  memoryBudget?: string;
   config?: string;
 }
 
@@ -82,10 +86,21 @@ export interface RunConfig {
    * Only with `existing`: the other providers make a cluster and a backend for the run.
    */
   readOnly: boolean;
+  /** Set when `parallel` was derived from the memory budget (kind, no --parallel): why that many, and any warning. */
+  parallelFrom?: ParallelFrom;
   /** From the file's `kind.versions`, keyed `v1.32`. */
   kindOverrides: Record<string, KindVersionOverride>;
   /** Absolute path of the `--config` file, when one was read. */
   configFile?: string;
+}
+
+export interface ParallelFrom {
+  /** The memory kind clusters may use: --memory-budget, the file's memoryBudget, or 3/4 of this machine's memory. */
+  memoryBudgetMiB: number;
+  /** What one cluster is planned to need (clusters/kind/parallel.ts). */
+  perClusterMiB: number;
+  /** Set when even one cluster exceeds the budget (the run still brings up one at a time). */
+  warning?: string;
 }
 
 export interface ConfigProblem {
@@ -107,7 +122,7 @@ export class ConfigError extends HarnessError {
 }
 
 /** The keys a config file may hold; YAML spells them in camelCase. */
-export const FILE_KEYS = ['cluster', 'k8s', 'suites', 'driver', 'backend', 'kubeconfig', 'reportDir', 'parallel', 'readOnly', 'kind'] as const;
+export const FILE_KEYS = ['cluster', 'k8s', 'suites', 'driver', 'backend', 'kubeconfig', 'reportDir', 'parallel', 'readOnly', 'memoryBudget', 'kind'] as const;
 type FileKey = (typeof FILE_KEYS)[number];
 const FLAG_OF: Record<Exclude<FileKey, 'kind'>, string> = {
   cluster: '--cluster',
@@ -119,6 +134,7 @@ const FLAG_OF: Record<Exclude<FileKey, 'kind'>, string> = {
   reportDir: '--report-dir',
   parallel: '--parallel',
   readOnly: '--read-only',
+  memoryBudget: '--memory-budget',
 };
 
 /** A value and where it came from, so a problem names the flag or the file line. */
@@ -139,6 +155,7 @@ export interface FileValues {
   reportDir?: Sourced<string>;
   parallel?: Sourced<number>;
   readOnly?: Sourced<boolean>;
+  memoryBudget?: Sourced<number>;
   kind: Record<string, KindVersionOverride>;
 }
 
@@ -266,6 +283,10 @@ export function parseConfigFile(text: string, file: string, base = dirname(resol
         if (isScalar(node) && typeof node.value === 'boolean') values.readOnly = src(node.value);
         else problem(node, key, `expected true or false, got ${describe(node)}`);
         break;
+      case 'memoryBudget':
+        if (isScalar(node) && typeof node.value === 'number') values.memoryBudget = src(node.value);
+        else problem(node, key, `expected a whole number of MiB, e.g. 16384 for 16 GiB, got ${describe(node)}`);
+        break;
       case 'kind':
         values.kind = kindSection(node, problem, pairs);
         break;
@@ -377,6 +398,8 @@ export interface LoadOptions {
   now?: Date;
   /** Defaults to the checkout root; tests point it elsewhere. */
   root?: string;
+  /** The memory budget of kind clusters when none is given; default 3/4 of this machine's memory (tests fix it). */
+  memoryBudgetMiB?: number;
 }
 
 /** Flags over the `--config` file over defaults. Throws ConfigError listing every problem. */
@@ -489,13 +512,42 @@ export function loadRunConfig(flags: RunFlags, opts: LoadOptions = {}): RunConfi
   const reportDir = rdSrc ? resolve(rdSrc.base, rdSrc.value) : resolve(cwd, 'reports', timestamp(opts.now ?? new Date()));
   if (rdSrc && existsSync(reportDir) && !statSync(reportDir).isDirectory()) add(rdSrc.where, `${reportDir} exists and is not a directory; give a directory (it is created at run time)`);
 
-  // parallel
+  // parallel: --parallel; for kind without it, as many clusters as fit the memory budget. A flag beats the file;
+  // both keys from the same place contradict each other.
+  const parFlag = flag('parallel', flags.parallel, same);
+  const memFlag = flag('memoryBudget', flags.memoryBudget, same);
+  if (parFlag && memFlag) add(memFlag.where, `${parFlag.where} already says how many clusters to bring up at once; give one of the two`);
+  if (file.parallel && file.memoryBudget) add(file.memoryBudget.where, 'parallel in the same file already says how many clusters to bring up at once; keep one of the two');
+  const whole = (src: Sourced<number | string>) => (typeof src.value === 'number' ? src.value : /^\d+$/.test(src.value) ? Number(src.value) : NaN);
+  const parallelOf = (src: Sourced<number | string> | undefined) => {
+    if (!src) return undefined;
+    const n = whole(src);
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_PARALLEL) return n;
+    add(src.where, `expected a whole number from 1 to ${MAX_PARALLEL} (clusters brought up at once)`);
+    return undefined;
+  };
+  const budgetOf = (src: Sourced<number | string> | undefined) => {
+    if (!src) return undefined;
+    if (cluster && cluster !== 'kind')
+      return void add(src.where, `only for --cluster kind (it sizes how many kind clusters run at once); the ${cluster} provider runs --parallel clusters at once, default 1. Remove it, or use --cluster kind`);
+    const n = whole(src);
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_MEMORY_BUDGET_MIB) return n;
+    add(src.where, `expected a whole number of MiB from 1 to ${MAX_MEMORY_BUDGET_MIB}, e.g. 16384 for 16 GiB: the memory the kind clusters may use together (or give --parallel N)`);
+    return undefined;
+  };
+  const flagParallel = parallelOf(parFlag);
+  const flagBudget = budgetOf(memFlag);
+  const fileParallel = parallelOf(file.parallel);
+  const fileBudget = budgetOf(file.memoryBudget);
   let parallel = 1;
-  const parSrc: Sourced<number | string> | undefined = flag('parallel', flags.parallel, same) ?? file.parallel;
-  if (parSrc) {
-    const n = typeof parSrc.value === 'number' ? parSrc.value : /^\d+$/.test(parSrc.value) ? Number(parSrc.value) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_PARALLEL) add(parSrc.where, `expected a whole number from 1 to ${MAX_PARALLEL} (clusters brought up at once)`);
-    else parallel = n;
+  let parallelFrom: ParallelFrom | undefined;
+  if (parFlag) parallel = flagParallel ?? 1;
+  else if (!memFlag && file.parallel) parallel = fileParallel ?? 1;
+  else if (cluster === 'kind') {
+    const memoryBudgetMiB = (memFlag ? flagBudget : fileBudget) ?? opts.memoryBudgetMiB ?? defaultMemoryBudgetMiB();
+    const fit = kindParallelism(versions, memoryBudgetMiB);
+    parallel = Math.min(MAX_PARALLEL, fit.atOnce);
+    parallelFrom = { memoryBudgetMiB, perClusterMiB: fit.perClusterMiB, ...(fit.warning ? { warning: fit.warning } : {}) };
   }
 
   if (problems.length || !cluster) throw new ConfigError(problems);
@@ -509,6 +561,7 @@ export function loadRunConfig(flags: RunFlags, opts: LoadOptions = {}): RunConfi
     reportDir,
     parallel,
     readOnly,
+    ...(parallelFrom ? { parallelFrom } : {}),
     kindOverrides: file.kind,
     ...(configFile ? { configFile } : {}),
   };

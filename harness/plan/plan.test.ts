@@ -68,3 +68,17 @@ t.test('planJson: the documented key order whatever order the objects were built
   t.same(e.driver, { kind: 'image', image: 'd:1' });
   t.same(e.backend, { kind: 'datera', url: 'http://h:1' });
 });
+
+t.test('parallelFrom: carried into the plan and printed after parallel only when the memory budget decided it', async (t) => {
+  const warning = 'one kind cluster needs about 4608 MiB (3 nodes x 1536 MiB) but the budget is 3000 MiB; running one at a time anyway';
+  const p = makePlan({ ...base, cluster: 'kind', versions: ['v1.30', 'v1.32'], parallel: 1, parallelFrom: { warning, perClusterMiB: 4608, memoryBudgetMiB: 3000 } });
+  t.same(p.parallelFrom, { memoryBudgetMiB: 3000, perClusterMiB: 4608, warning });
+  const doc = JSON.parse(planJson(p));
+  t.same(Object.keys(doc), ['schema', 'provider', 'clusters', 'suites', 'driver', 'backend', 'parallel', 'parallelFrom', 'reportDir', 'configFile']);
+  t.same(Object.keys(doc.parallelFrom), ['memoryBudgetMiB', 'perClusterMiB', 'warning'], 'fixed key order');
+  t.equal(doc.parallelFrom.warning, warning);
+  const fits = JSON.parse(planJson(makePlan({ ...base, cluster: 'kind', versions: ['v1.30', 'v1.32'], parallel: 2, parallelFrom: { memoryBudgetMiB: 12_000, perClusterMiB: 4608 } })));
+  t.same(fits.parallelFrom, { memoryBudgetMiB: 12_000, perClusterMiB: 4608 }, 'no warning key when it fits');
+  t.equal(fits.parallel, 2);
+  t.notOk('parallelFrom' in makePlan(base), 'absent when --parallel or the provider decided');
+});

@@ -4,7 +4,7 @@
  */
 import { clusterProfile } from '../../clusters/embedded/profiles.js';
 import { calicoPinned, kindVersion } from '../../clusters/kind/versions.js';
-import { SUITES, type BackendSpec, type ClusterProviderName, type DriverSpec, type RunConfig, type SuiteId } from './config.js';
+import { SUITES, type BackendSpec, type ClusterProviderName, type DriverSpec, type ParallelFrom, type RunConfig, type SuiteId } from './config.js';
 
 export const PLAN_SCHEMA = 'dkc.run-plan/v1';
 
@@ -53,6 +53,8 @@ export interface RunPlan {
   parallel: number;
   /** Only non-destructive checks (RunConfig.readOnly). */
   readOnly: boolean;
+  /** Only when `parallel` comes from the memory budget (kind without --parallel); its warning is for the user. */
+  parallelFrom?: ParallelFrom;
   reportDir: string;
   configFile: string | null;
 }
@@ -84,6 +86,7 @@ export function makePlan(config: RunConfig): RunPlan {
     backend: config.backend,
     parallel: config.parallel,
     readOnly: config.readOnly,
+    ...(config.parallelFrom ? { parallelFrom: { ...config.parallelFrom } } : {}),
     reportDir: config.reportDir,
     configFile: config.configFile ?? null,
   };
@@ -124,6 +127,15 @@ export function planJson(plan: RunPlan): string {
     backend,
     parallel: plan.parallel,
     ...(plan.readOnly ? { readOnly: true } : {}),
+    ...(plan.parallelFrom
+      ? {
+          parallelFrom: {
+            memoryBudgetMiB: plan.parallelFrom.memoryBudgetMiB,
+            perClusterMiB: plan.parallelFrom.perClusterMiB,
+            ...(plan.parallelFrom.warning !== undefined ? { warning: plan.parallelFrom.warning } : {}),
+          },
+        }
+      : {}),
     reportDir: plan.reportDir,
     configFile: plan.configFile,
   };

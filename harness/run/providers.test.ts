@@ -116,9 +116,12 @@ t.test('afterStop delegates everything and reports a failing after-step as a lef
 });
 
 t.test('the kind provider: the planned version\'s row, the driver and backend passed on, a work dir removed after a clean stop', async (t) => {
+  const dir = await stateDir(t);
   const seen: KindClusterOptions[] = [];
+  const records: any[] = [];
   const provider = makeKindProvider(async (o) => {
     seen.push(o);
+    records.push(...(await readdir(dir)).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))));
     o.log('up', { x: 1 });
     await writeFile(join(o.workDir, 'kind-cluster.json'), '{}');
     return fake({
@@ -137,8 +140,12 @@ t.test('the kind provider: the planned version\'s row, the driver and backend pa
   t.equal(o.kind.calico, 'v3.29.2', 'overrides from the config file apply');
   t.match(o.id, /^k[0-9a-f]{8}$/);
   t.ok(existsSync(o.workDir));
+  t.notOk('signal' in o, 'no signal given, none passed');
+  // Recorded before the start, as dkc cluster down reads it: the kind cluster's name, the work dir with its kind record.
+  t.same(records, [{ name: `dkc-${o.id}`, pid: process.pid, id: o.id, workDir: o.workDir, kubeconfig: join(o.workDir, 'kubeconfig'), owner: process.env.DKC_CLUSTER_OWNER }]);
   t.same(await c.stop(), []);
   t.notOk(existsSync(o.workDir), 'removed after a stop that left nothing');
+  t.same(await readdir(dir), [], 'and the state record with it');
 
   // A stop with leftovers keeps the work dir (its record is what clusters/kind/sweep.ts reads); a failed start removes an empty one.
   const keep = makeKindProvider(async (o2) => {
@@ -152,13 +159,48 @@ t.test('the kind provider: the planned version\'s row, the driver and backend pa
   t.same(seen[1]!.backend, { url: 'http://d:7717', server: 'd:7717', user: 'u', password: 'p', portals: [] });
   t.same(await k.stop(), ['kind cluster dkc-x: still there']);
   t.ok(existsSync(seen[1]!.workDir), 'kept for the sweeper');
+  const kept = JSON.parse(readFileSync(join(dir, `dkc-${seen[1]!.id}.json`), 'utf8'));
+  t.match(kept, { name: `dkc-${seen[1]!.id}`, workDir: seen[1]!.workDir, pid: 0 }, 'the state record stays for dkc cluster down, naming no process');
   await rm(seen[1]!.workDir, { recursive: true, force: true });
+  await rm(join(dir, `dkc-${seen[1]!.id}.json`));
   const failing = makeKindProvider(async (o3) => {
     seen.push(o3);
     throw new Error('MISSING_TOOL: kind');
   });
   await t.rejects(failing(kindPlanned, config({ cluster: 'kind' }), ctx), { message: 'MISSING_TOOL: kind' });
   t.notOk(existsSync(seen[2]!.workDir), 'a failed start leaves no work dir');
+  t.same(await readdir(dir), [], 'nor a state record');
+
+  // No state dir to record in: nothing is started, the work dir goes.
+  process.env.DKC_STATE_DIR = join(dir, 'not-a-dir');
+  await writeFile(join(dir, 'not-a-dir'), '');
+  let started = 0;
+  const unrecorded = makeKindProvider(async () => (started++, fake()));
+  await t.rejects(unrecorded(kindPlanned, config({ cluster: 'kind' }), ctx), { code: 'EEXIST' });
+  t.equal(started, 0, 'not started without a record');
+  process.env.DKC_STATE_DIR = dir;
+});
+
+t.test('the kind provider passes the run\'s abort signal to the start; an abort rejects the start and removes the work dir and record', async (t) => {
+  const dir = await stateDir(t);
+  const ac = new AbortController();
+  let workDir = '';
+  const provider = makeKindProvider(async (o) => {
+    workDir = o.workDir;
+    t.equal(o.signal, ac.signal, 'the very signal of the run');
+    await writeFile(join(o.workDir, 'kind-cluster.json'), '{}');
+    // Like startKindCluster: wait for the abort, undo (the kind record goes), reject.
+    await new Promise((resolve) => o.signal!.addEventListener('abort', resolve, { once: true }));
+    await rm(join(o.workDir, 'kind-cluster.json'));
+    o.signal!.throwIfAborted();
+    return fake();
+  });
+  const kindPlanned = { provider: 'kind' as const, version: 'v1.32', label: 'v1.32.11', emulated: false };
+  const starting = provider(kindPlanned, config({ cluster: 'kind' }), { ...ctx, signal: ac.signal });
+  setTimeout(() => ac.abort(), 50);
+  await t.rejects(starting, { name: 'AbortError' });
+  t.notOk(existsSync(workDir), 'work dir removed');
+  t.same(await readdir(dir), [], 'state record removed');
 });
 
 t.test('the registry: all three providers; existing wraps the kubeconfig; who runs a provisioner', async (t) => {

@@ -15,7 +15,7 @@ import type { BackendInfo, StartedCluster } from '../../clusters/provider.js';
 import { EmbeddedCluster, newClusterId, type EmbeddedClusterOptions } from '../../clusters/embedded/cluster.js';
 import { clusterProfile } from '../../clusters/embedded/profiles.js';
 import { ExistingCluster } from '../../clusters/existing/provider.js';
-import { RECORD_FILE as KIND_RECORD_FILE, newKindClusterId, startKindCluster, type KindClusterOptions } from '../../clusters/kind/kind-cluster.js';
+import { KIND_NAME_PREFIX, RECORD_FILE as KIND_RECORD_FILE, newKindClusterId, startKindCluster, type KindClusterOptions } from '../../clusters/kind/kind-cluster.js';
 import { kindVersion } from '../../clusters/kind/versions.js';
 import { stateDir } from '../cluster-command.js';
 import type { ClusterProviderName, RunConfig } from '../plan/config.js';
@@ -25,6 +25,11 @@ export interface ProviderContext {
   log: Logger;
   /** The real Datera system's address and credentials (resolveBackend), or undefined for the mock. */
   backend: BackendInfo | undefined;
+  /**
+   * The run's abort (Ctrl-C). A provider that can stop half-way (kind) rejects its start when it fires, having
+   * removed what it made; one that cannot (embedded) finishes starting and the run loop stops the cluster at once.
+   */
+  signal?: AbortSignal;
 }
 
 export type StartCluster = (cluster: PlannedCluster, config: RunConfig, ctx: ProviderContext) => Promise<StartedCluster>;
@@ -157,17 +162,30 @@ export const startExisting: StartCluster = async (pc, config, ctx) => ExistingCl
 
 /**
  * The kind provider over a start function (startKindCluster; tests check the wiring with a fake). Each cluster gets
- * its own work dir, removed after a stop that left nothing (the provider's record in it, kind-cluster.json, is gone
- * then); otherwise it stays for clusters/kind/sweep.ts.
+ * its own work dir, recorded in the state dir as `dkc-<id>` (the kind cluster's name) before anything is made, so
+ * that `dkc cluster down` can sweep it after a kill -9 (clusters/kind/sweep.ts, by the work dir's kind-cluster.json).
+ * A stop that left nothing (the kind record is gone then) removes the work dir and the state record; otherwise both
+ * stay for `dkc cluster down`, the state record without the run's pid (the run is over; the pid may be reused). The
+ * run's abort signal reaches the start: Ctrl-C during creation undoes everything made so far.
  */
 export function makeKindProvider(start: (o: KindClusterOptions) => Promise<StartedCluster> = startKindCluster): StartCluster {
   return async (pc, config, ctx) => {
     const kind = kindVersion(pc.version!, config.kindOverrides);
     const id = newKindClusterId();
     const workDir = await mkdtemp(join(tmpdir(), 'dkc-kind-'));
+    const record: ClusterRecord = { name: `${KIND_NAME_PREFIX}${id}`, pid: process.pid, id, workDir, kubeconfig: join(workDir, 'kubeconfig'), owner: ownerMark() };
+    let forget: () => Promise<void>;
+    try {
+      forget = await recordCluster(record);
+    } catch (err) {
+      await rm(workDir, { recursive: true, force: true });
+      throw err;
+    }
     const label = pc.label ?? kind.release;
-    const removeWorkDir = async () => {
-      if (!existsSync(join(workDir, KIND_RECORD_FILE))) await rm(workDir, { recursive: true, force: true });
+    const done = async () => {
+      if (!existsSync(join(workDir, KIND_RECORD_FILE))) return forget();
+      // Leftovers: the kind record names them; keep it and the state record, which no longer names a live process.
+      await writeFile(join(stateDir(), `${record.name}.json`), JSON.stringify({ ...record, pid: 0 }));
     };
     let cluster: StartedCluster;
     try {
@@ -179,13 +197,14 @@ export function makeKindProvider(start: (o: KindClusterOptions) => Promise<Start
         driver: config.driver.kind === 'path' ? { path: config.driver.path, reference: config.driver.reference } : { image: config.driver.image },
         backend: ctx.backend ? { url: ctx.backend.url, server: ctx.backend.server, user: ctx.backend.user, password: ctx.backend.password, portals: ctx.backend.portals } : 'mock',
         log: (msg, fields) => ctx.log.info(msg, { cluster: label, ...fields }),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     } catch (err) {
-      // start() undid what it made.
-      await removeWorkDir();
+      // start() undid what it made (on an abort too); what it could not undo keeps its records.
+      await done().catch(() => undefined);
       throw err;
     }
-    return afterStop(cluster, removeWorkDir);
+    return afterStop(cluster, done);
   };
 }
 

@@ -374,6 +374,64 @@ t.test('an abort mid-run stops the scenario and every started cluster, and write
   t.ok(existsSync(join(e2.reportDir, 'report.html')));
 });
 
+t.test('Ctrl-C while a kind cluster starts: the provider gets the signal, its start rejects, nothing runs, the run is interrupted (130)', async (t) => {
+  const e = await setup(t);
+  const ac = new AbortController();
+  const starts: { version: string | null; signal?: AbortSignal }[] = [];
+  let undone = 0;
+  // Like startKindCluster: creating takes until the abort, which undoes what was made and rejects.
+  const kind: StartCluster = async (pc, _config, ctx) => {
+    starts.push({ version: pc.version, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    await new Promise((resolve) => ctx.signal!.addEventListener('abort', resolve, { once: true }));
+    undone++;
+    throw new DOMException('This operation was aborted', 'AbortError');
+  };
+  const base = e.options();
+  const opts = e.options({
+    signal: ac.signal,
+    providers: { kind },
+    progress: {
+      event: (ev) => {
+        base.progress!.event(ev);
+        if (ev.type === 'cluster-starting') setTimeout(() => ac.abort(), 100);
+      },
+      finish: (i) => base.progress!.finish(i),
+    },
+  });
+  const report = await runConformance(e.config({ cluster: 'kind', versions: ['v1.32', 'v1.33'], suites: ['bind-static', 'scale'] }), opts);
+  t.equal(starts.length, 1, 'the second cluster was never started');
+  t.equal(starts[0]!.signal, ac.signal, "the provider got the run's signal");
+  t.equal(undone, 1);
+  t.same(statuses(report), ['v1.32.11 bind-static missing', 'v1.32.11 scale missing', 'v1.33.12 bind-static missing', 'v1.33.12 scale missing']);
+  t.equal(report.results[0]!.message, 'not run: the run was interrupted while the kind cluster was starting (This operation was aborted)');
+  t.equal(report.results[2]!.message, 'not run: the run was interrupted before it got here');
+  t.notOk(report.results.some((r) => r.id === 'teardown'), 'no teardown result: nothing was started');
+  t.equal(exitCodeFor(report, ac.signal.aborted), 130);
+  t.match(e.output(), /^\[v1\.32\.11\] cluster failed to start: interrupted while starting: This operation was aborted$/m);
+  t.match(e.output(), /0 passed, 0 failed, 0 error, 0 skipped, 4 missing\ninterrupted/);
+  const json = await readReport(e.reportDir);
+  t.ok(validateReport(json), JSON.stringify(validateReport.errors));
+  t.same(json.environment.clusters.map((c) => c.kindRelease), ['v0.31.0', 'v0.32.0'], 'the report still names the planned kind clusters');
+  t.same(readdirSync(STATE), [], 'the run record is gone');
+});
+
+t.test('a memory budget warning of the plan reaches the progress output and the run log', async (t) => {
+  const e = await setup(t);
+  const warning = 'one kind cluster needs about 4608 MiB (3 nodes x 1536 MiB) but the budget is 3000 MiB; running one at a time anyway';
+  const fakeKind = e.options().providers!.embedded!;
+  const report = await runConformance(e.config({ cluster: 'kind', versions: ['v1.32'], parallelFrom: { memoryBudgetMiB: 3000, perClusterMiB: 4608, warning } }), e.options({ providers: { kind: fakeKind } }));
+  t.same(statuses(report), ['v1.32.11 bind-static passed']);
+  t.match(e.output(), new RegExp(`^warning: ${warning.replace(/[()]/g, '\\$&')}$`, 'm'));
+  t.ok(e.output().indexOf('warning:') < e.output().indexOf('starting the kind cluster'), 'before the first cluster starts');
+  const runLog = readFileSync(join(e.reportDir, 'artifacts/run.log.jsonl'), 'utf8');
+  t.match(runLog, /"level":"warn","time":"[^"]+","msg":"memory budget","warning":"one kind cluster needs/);
+  t.match(runLog, /"msg":"run started".*"parallelFrom":\{"memoryBudgetMiB":3000,"perClusterMiB":4608/);
+
+  const e2 = await setup(t);
+  await runConformance(e2.config({}), e2.options());
+  t.notMatch(e2.output(), /warning:/, 'no warning without one');
+});
+
 t.test('at most `parallel` clusters are up at once, and all of them are used', async (t) => {
   const e = await setup(t, { delayMs: 100 });
   let up = 0;

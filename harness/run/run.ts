@@ -142,7 +142,11 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
     log.warn('cannot record the run for dkc cluster down', { error: errorMessage(err) });
     return () => rm(work, { recursive: true, force: true });
   });
-  log.info('run started', { readOnly: config.readOnly, provider: plan.provider, clusters: plan.clusters.map((c) => c.label), suites: plan.suites.map((s) => s.id), parallel: plan.parallel, reportDir });
+  log.info('run started', { readOnly: config.readOnly, provider: plan.provider, clusters: plan.clusters.map((c) => c.label), suites: plan.suites.map((s) => s.id), parallel: plan.parallel, ...(plan.parallelFrom ? { parallelFrom: plan.parallelFrom } : {}), reportDir });
+  if (plan.parallelFrom?.warning) {
+    log.warn('memory budget', { warning: plan.parallelFrom.warning });
+    emit({ type: 'note', message: `warning: ${plan.parallelFrom.warning}` });
+  }
 
   const notRun = (s: PlannedSuite, label: string, message: string): ScenarioResult => ({ id: s.id, title: s.title, k8sVersion: label, status: 'missing', durationMs: 0, message, checks: [], artifacts: [], required: s.required });
   const slots: Slot[] = plan.clusters.map((planned, key) => {
@@ -158,8 +162,17 @@ export async function runConformance(config: RunConfig, opts: RunOptions = {}): 
     const tStart = performance.now();
     let cluster: StartedCluster;
     try {
-      cluster = await providers[planned.provider]!(planned, config, { log: log.child({ cluster: slot.label }), backend });
+      cluster = await providers[planned.provider]!(planned, config, { log: log.child({ cluster: slot.label }), backend, ...(signal ? { signal } : {}) });
     } catch (err) {
+      if (signal?.aborted) {
+        // Ctrl-C during the start: the provider removed what it had made. Not a failure of the cluster: its
+        // suites stay missing, saying why (with any cleanup leftovers the start reported).
+        const message = `not run: the run was interrupted while the ${planned.provider} cluster was starting (${errorMessage(err)})`;
+        log.warn('cluster start interrupted', { cluster: slot.label, error: errorMessage(err) });
+        emit({ type: 'cluster-failed', key: slot.key, label: slot.label, message: `interrupted while starting: ${errorMessage(err)}` });
+        for (const s of plan.suites) slot.results.set(s.id, notRun(s, slot.label, message));
+        return;
+      }
       const message = `the ${planned.provider} cluster did not start: ${errorMessage(err)}`;
       log.error('cluster start failed', { cluster: slot.label, error: errorMessage(err) });
       emit({ type: 'cluster-failed', key: slot.key, label: slot.label, message });
