@@ -19,6 +19,7 @@ import { clusterProfile } from '../clusters/embedded/profiles.js';
 import { EmbeddedCluster, newClusterId } from '../clusters/embedded/cluster.js';
 import { sweepNetworks } from '../clusters/embedded/node/runtime/network.js';
 import { kindSweeper, type KindSweepDeps, type KindSweeper } from './cluster-down-kind.js';
+import { OWNER_ENV, orphanRecord, readRecord, recordCluster, stateDir, type ClusterRecord } from './cluster-records.js';
 
 export interface ClusterUpOptions {
   provider: string;
@@ -32,20 +33,8 @@ export interface ClusterUpOptions {
   provisioner: boolean;
 }
 
-interface StateRecord {
-  name: string;
-  pid: number;
-  id: string;
-  workDir: string;
-  kubeconfig: string;
-  /** Every process the cluster starts inherits DKC_CLUSTER_OWNER=<owner>: how a sweep finds tgtd, the provisioner and the rest. */
-  owner?: string;
-}
-
-const OWNER_ENV = 'DKC_CLUSTER_OWNER';
-
-/** Where detached clusters are recorded (root-owned runtime dir; DKC_STATE_DIR overrides for tests). */
-export const stateDir = () => process.env.DKC_STATE_DIR ?? '/run/dkc/clusters';
+type StateRecord = ClusterRecord;
+export { stateDir };
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 
@@ -95,7 +84,7 @@ function backendOf(o: ClusterUpOptions) {
 export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   validateUp(o);
   if (o.detach) return detach(o);
-  const existing = await readState(o.name);
+  const existing = await readRecord(o.name);
   if (existing && alive(existing.pid)) throw new HarnessError('BAD_INPUT', `a cluster named ${o.name} is already up (pid ${existing.pid}); run 'dkc cluster down --name ${o.name}' first or pick another --name`);
   let interrupted = false;
   const early = () => {
@@ -112,13 +101,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), 'dkc-embedded-'));
   const owner = `${o.name}-${id}`;
   process.env[OWNER_ENV] = owner;
-  const record: StateRecord = { name: o.name, pid: process.pid, id, workDir, kubeconfig: join(workDir, 'kubeconfig'), owner };
-  await mkdir(stateDir(), { recursive: true });
-  await writeFile(join(stateDir(), `${o.name}.json`), JSON.stringify(record));
-  const forget = async () => {
-    await rm(workDir, { recursive: true, force: true });
-    await rm(join(stateDir(), `${o.name}.json`), { force: true });
-  };
+  const forget = await recordCluster({ name: o.name, pid: process.pid, id, workDir, kubeconfig: join(workDir, 'kubeconfig'), owner });
   let cluster: EmbeddedCluster;
   try {
     cluster = await EmbeddedCluster.start({
@@ -198,10 +181,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function readState(name: string): Promise<StateRecord | undefined> {
-  const text = await readFile(join(stateDir(), `${name}.json`), 'utf8').catch(() => undefined);
-  return text ? (JSON.parse(text) as StateRecord) : undefined;
-}
 
 export interface ClusterDownOptions {
   name?: string;
@@ -220,7 +199,7 @@ export async function clusterDown(o: ClusterDownOptions, deps: KindSweepDeps = {
   const names = o.all ? (await readdir(stateDir()).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [o.name ?? 'dkc'];
   let failed = false;
   for (const name of names) {
-    const st = await readState(name);
+    const st = await readRecord(name);
     if (!st) {
       if (!o.all) console.error(`no cluster named ${name} is recorded in ${stateDir()}; nothing to do`);
       continue;
@@ -240,7 +219,7 @@ export async function clusterDown(o: ClusterDownOptions, deps: KindSweepDeps = {
       console.error(`cluster ${name}: could not remove ${left.join('; ')}`);
     } else console.error(`cluster ${name} is down; nothing of it is left`);
     // A kind work dir that could not be swept stays with its record, for the next `dkc cluster down`.
-    if (keep) await writeFile(join(stateDir(), `${name}.json`), JSON.stringify({ ...st, pid: 0 }));
+    if (keep) await orphanRecord(st);
     else await rm(join(stateDir(), `${name}.json`), { force: true });
     await rm(join(stateDir(), `${name}.log`), { force: true });
   }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError, errorMessage } from '../../lib/errors.js';
@@ -17,7 +17,7 @@ import { clusterProfile } from '../../clusters/embedded/profiles.js';
 import { ExistingCluster } from '../../clusters/existing/provider.js';
 import { KIND_NAME_PREFIX, RECORD_FILE as KIND_RECORD_FILE, newKindClusterId, startKindCluster, type KindClusterOptions } from '../../clusters/kind/kind-cluster.js';
 import { kindVersion } from '../../clusters/kind/versions.js';
-import { stateDir } from '../cluster-command.js';
+import { OWNER_ENV, orphanRecord, recordCluster, type ClusterRecord } from '../cluster-records.js';
 import type { ClusterProviderName, RunConfig } from '../plan/config.js';
 import type { PlannedCluster } from '../plan/plan.js';
 
@@ -63,8 +63,7 @@ export function resolveBackend(config: Pick<RunConfig, 'backend'>, env: NodeJS.P
   return { kind: 'datera', url: config.backend.url, server: new URL(config.backend.url).host, user, password, portals: [] };
 }
 
-/** Marks every process the run's clusters start, so a sweep after SIGKILL finds them (see cluster-command.ts). */
-export const OWNER_ENV = 'DKC_CLUSTER_OWNER';
+export { OWNER_ENV, recordCluster, type ClusterRecord };
 
 /**
  * The run's owner mark, set once in this process's environment: every process the run starts after this (the
@@ -74,28 +73,6 @@ export function ownerMark(): string {
   return (process.env[OWNER_ENV] ??= `run-${process.pid}-${randomBytes(3).toString('hex')}`);
 }
 
-export interface ClusterRecord {
-  name: string;
-  pid: number;
-  id: string;
-  workDir: string;
-  kubeconfig: string;
-  owner?: string;
-}
-
-/**
- * Record a cluster in the state dir in the format `dkc cluster down` reads, before it is made; returns the
- * function that forgets it (removes the record and the work dir) once the cluster is gone.
- */
-export async function recordCluster(record: ClusterRecord): Promise<() => Promise<void>> {
-  await mkdir(stateDir(), { recursive: true });
-  const file = join(stateDir(), `${record.name}.json`);
-  await writeFile(file, JSON.stringify(record));
-  return async () => {
-    await rm(record.workDir, { recursive: true, force: true });
-    await rm(file, { force: true });
-  };
-}
 
 /** Run `after` once the cluster has stopped, whatever stop() returned; its failure is a leftover too. */
 export function afterStop(c: StartedCluster, after: () => Promise<void>): StartedCluster {
@@ -185,7 +162,7 @@ export function makeKindProvider(start: (o: KindClusterOptions) => Promise<Start
     const done = async () => {
       if (!existsSync(join(workDir, KIND_RECORD_FILE))) return forget();
       // Leftovers: the kind record names them; keep it and the state record, which no longer names a live process.
-      await writeFile(join(stateDir(), `${record.name}.json`), JSON.stringify({ ...record, pid: 0 }));
+      await orphanRecord(record);
     };
     let cluster: StartedCluster;
     try {
