@@ -144,73 +144,76 @@ async function afterPodsGone(s: Scenario, how: string, vols: Vol[]): Promise<voi
     }
   });
 
+  // The nodes and the backend let go on their own schedule (kubelet unmount, driver logout, ACL removal): one poll
+  // watches all three until everything is released or the deadline passes, so a driver that never lets go costs
+  // one wait, not three; each check then reports its own part of what was seen last.
+  const left = await settle(s, vols);
+
   await s.check(
     `${how}: every iSCSI session to the volumes is logged out, on every node and on the target side`,
     async (t) => {
-      const iqns = new Set(vols.flatMap((v) => v.iqns));
-      let left: string[] = [];
-      let targetSide = true;
-      const ok = await s.kube
-        .until(
-          'no iSCSI session to the StatefulSet\'s volumes',
-          async () => {
-            left = [];
-            for (const n of s.nodes.nodes) for (const x of await s.nodes.sessions(n.name)) if (iqns.has(x.target)) left.push(`node ${n.name}: session to ${x.target} via ${x.portal}`);
-            const ts = await s.backend!.sessions();
-            if (ts === undefined) targetSide = false;
-            for (const x of ts ?? []) if (iqns.has(x.target)) left.push(`target ${x.target}: session from ${x.initiator}`);
-            return left.length ? undefined : true;
-          },
-          { timeoutMs: 60_000 },
-        )
-        .catch(() => false);
-      if (!targetSide) t.comment('the backend does not show target-side sessions (a real Datera): checked on the nodes only');
-      if (!ok) s.evidence(left.join('\n'));
-      t.same(left, [], `no session to ${[...iqns].join(', ')} is left after the pods are gone`);
+      if (!left.targetSide) t.comment('the backend does not show target-side sessions (a real Datera): checked on the nodes only');
+      if (left.sessions.length) s.evidence(left.sessions.join('\n'));
+      t.same(left.sessions, [], `no session to ${[...new Set(vols.flatMap((v) => v.iqns))].join(', ')} is left after the pods are gone`);
     },
     { skip: s.nodes.available ? false : 'no node access in this context' },
   );
 
   await s.check(`${how}: no node is left in the backend volumes' ACLs`, async (t) => {
-    let left: string[] = [];
-    await s.kube
-      .until(
-        'empty ACLs',
-        async () => {
-          left = [];
-          for (const v of vols) for (const i of (await s.backend!.volume(v.volumeID))?.initiators ?? []) left.push(`${v.volumeID}: ${i}`);
-          return left.length ? undefined : true;
-        },
-        { timeoutMs: 60_000 },
-      )
-      .catch(() => undefined);
-    t.same(left, [], 'every initiator removed from the ACL once the pods are gone');
+    t.same(left.acl, [], 'every initiator removed from the ACL once the pods are gone');
   });
 
   await s.check(
     `${how}: no datera mount or iSCSI device of the volumes is left on any node while the claims still exist`,
     async (t) => {
-      const iqns = vols.flatMap((v) => v.iqns);
-      let left: string[] = [];
-      await s.kube
-        .until(
-          'no datera mount or device',
-          async () => {
-            left = [];
-            for (const n of s.nodes.nodes) {
-              for (const m of await s.nodes.dateraMounts(n.name)) left.push(`node ${n.name}: mount ${m.target} (${m.fstype} from ${m.source})`);
-              for (const d of await s.nodes.iscsiDevices(n.name)) if (iqns.some((q) => d.includes(q))) left.push(`node ${n.name}: device ${d}`);
-            }
-            return left.length ? undefined : true;
-          },
-          { timeoutMs: 60_000 },
-        )
-        .catch(() => undefined);
-      t.same(left, [], 'nothing mounted or attached on the nodes');
+      t.same(left.onNodes, [], 'nothing mounted or attached on the nodes');
       for (const v of vols) t.ok(await s.kube.pvc(s.ns, v.claim), `claim ${v.claim} still exists (unmounting did not need the claim to go)`);
     },
     { skip: s.nodes.available ? false : 'no node access in this context' },
   );
+}
+
+interface Released {
+  /** Sessions to the volumes still open, on nodes and (from the mock) on the target side. */
+  sessions: string[];
+  /** Whether the backend showed target-side sessions at all (the mock does, a real Datera does not). */
+  targetSide: boolean;
+  /** Initiators still in the volumes' ACLs. */
+  acl: string[];
+  /** Datera mounts and iSCSI devices of the volumes still on nodes. */
+  onNodes: string[];
+}
+
+/** Poll sessions, ACLs and node mounts/devices together until all are released or 60 s (scaled) pass; the last look. */
+async function settle(s: Scenario, vols: Vol[]): Promise<Released> {
+  const iqns = new Set(vols.flatMap((v) => v.iqns));
+  let last: Released = { sessions: [], targetSide: true, acl: [], onNodes: [] };
+  const look = async (): Promise<Released> => {
+    const r: Released = { sessions: [], targetSide: true, acl: [], onNodes: [] };
+    if (s.nodes.available) {
+      for (const n of s.nodes.nodes) {
+        for (const x of await s.nodes.sessions(n.name)) if (iqns.has(x.target)) r.sessions.push(`node ${n.name}: session to ${x.target} via ${x.portal}`);
+        for (const m of await s.nodes.dateraMounts(n.name)) r.onNodes.push(`node ${n.name}: mount ${m.target} (${m.fstype} from ${m.source})`);
+        for (const d of await s.nodes.iscsiDevices(n.name)) if ([...iqns].some((q) => d.includes(q))) r.onNodes.push(`node ${n.name}: device ${d}`);
+      }
+      const ts = await s.backend!.sessions();
+      if (ts === undefined) r.targetSide = false;
+      for (const x of ts ?? []) if (iqns.has(x.target)) r.sessions.push(`target ${x.target}: session from ${x.initiator}`);
+    }
+    for (const v of vols) for (const i of (await s.backend!.volume(v.volumeID))?.initiators ?? []) r.acl.push(`${v.volumeID}: ${i}`);
+    return r;
+  };
+  await s.kube
+    .until(
+      'sessions logged out, ACLs emptied, nothing mounted or attached on the nodes',
+      async () => {
+        last = await look();
+        return last.sessions.length + last.acl.length + last.onNodes.length ? undefined : true;
+      },
+      { timeoutMs: 60_000, describe: async () => [...last.sessions, ...last.acl, ...last.onNodes].join('; ') },
+    )
+    .catch(() => undefined);
+  return last;
 }
 
 /** Same name and claims again: the controller reuses data-<sts>-<n>, and MariaDB finds the rows. */
