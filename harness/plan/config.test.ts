@@ -39,7 +39,7 @@ t.test('SUITES: eleven ids in run order, security-lint the only optional one', a
 
 t.test('defaults: embedded, the default profiles, every suite, the reference driver, mock backend, reports/<timestamp>', async (t) => {
   const dir = await fixture(t);
-  const c = loadRunConfig({}, { cwd: dir, now: NOW });
+  const c = loadRunConfig({}, { cwd: dir, now: NOW, cpus: 1 });
   t.equal(c.cluster, 'embedded');
   t.same(c.versions, ['v1.20', 'v1.27', 'v1.32', 'v1.35']);
   t.same(c.suites, SUITE_IDS);
@@ -286,11 +286,19 @@ t.test('parallel for kind: from the memory budget unless --parallel (flag or fil
   t.same(load({ cluster: 'kind', k8s: '1.30,1.32,1.33', memoryBudget: '14000' }, 3000).parallelFrom, { memoryBudgetMiB: 14_000, perClusterMiB: 4608 });
   t.equal(load({ cluster: 'kind', k8s: '1.30,1.32,1.33', memoryBudget: '14000' }, 3000).parallel, 3);
 
-  // embedded and existing: 1 unless --parallel, whatever the memory.
-  for (const c of [load({ k8s: '1.27,1.32' }, 1_000_000), load({ cluster: 'existing', kubeconfig: 'kubeconfig' }, 1_000_000)]) {
-    t.equal(c.parallel, 1, c.cluster);
-    t.notOk('parallelFrom' in c, `${c.cluster}: no parallelFrom`);
-  }
+  // existing: 1 unless --parallel, whatever the memory; embedded: one per CPU within versions, memory and 4.
+  const ex = load({ cluster: 'existing', kubeconfig: 'kubeconfig' }, 1_000_000);
+  t.equal(ex.parallel, 1);
+  t.notOk('parallelFrom' in ex, 'existing: no parallelFrom');
+  const emb = (flags: RunFlags, cpus: number, budget: number) => loadRunConfig(flags, { cwd: dir, now: NOW, cpus, memoryBudgetMiB: budget });
+  t.equal(emb({ k8s: '1.27,1.32' }, 1, 1_000_000).parallel, 1, 'embedded: one CPU, one at a time');
+  t.equal(emb({ k8s: '1.27,1.32' }, 2, 1_000_000).parallel, 2, 'embedded: one per CPU');
+  t.equal(emb({}, 64, 1_000_000).parallel, 4, 'embedded: at most 4 by default');
+  t.equal(emb({ k8s: '1.27,1.32' }, 8, 1_000_000).parallel, 2, 'embedded: at most one per version');
+  t.equal(emb({ k8s: '1.27,1.32' }, 8, 2000).parallel, 1, 'embedded: as many as fit the memory (1536 MiB each)');
+  t.equal(emb({ k8s: '1.27,1.32' }, 8, 100).parallel, 1, 'embedded: never fewer than one');
+  t.notOk('parallelFrom' in emb({}, 2, 1_000_000), 'embedded: no parallelFrom');
+  t.equal(emb({ k8s: '1.27,1.32', parallel: '1' }, 8, 1_000_000).parallel, 1, 'embedded: --parallel wins');
   t.equal(load({ k8s: '1.27,1.32', parallel: '2' }).parallel, 2);
 
   // The file: parallel there wins over the budget; a flag wins over the file, either way round.
