@@ -1,9 +1,12 @@
 /**
  * The kind cluster config (kind.x-k8s.io/v1alpha4) for one Kubernetes version: one control plane and two workers,
- * no default CNI (Calico is installed instead) with the pod subnet Calico's default pool uses, host /dev and
- * /lib/modules in every node (iSCSI devices appear on the host's devtmpfs after a login; a privileged container's own
- * /dev is a snapshot, kind #3389), and the kubelet flags Datera's guide requires on every node:
- * `--enable-controller-attach-detach=false` and the FlexVolume plugin dir.
+ * no default CNI (Calico is installed instead) with the pod subnet Calico's default pool uses, host /dev in every node
+ * (iSCSI devices appear on the host's devtmpfs after a login; a privileged container's own /dev is a snapshot, kind
+ * #3389), and the kubelet flags Datera's guide requires on every node: `--enable-controller-attach-detach=false` and
+ * the FlexVolume plugin dir. /lib/modules is not an extraMount: kind already runs every node with
+ * `--volume /lib/modules:/lib/modules:ro` (pkg/cluster/internal/providers/docker/provision.go, runArgsForNode), and a
+ * second bind on the same container path makes `docker run` fail with "Duplicate mount point: /lib/modules"
+ * (moby daemon/volumes.go registerMountPoints), so `kind create cluster` would fail on every version.
  *
  * The kubelet flags go through kubeadm's nodeRegistration.kubeletExtraArgs of the InitConfiguration (control plane)
  * and the JoinConfiguration (workers), in the shape the version's kubeadm API takes (versions.ts kubeadmApi):
@@ -63,10 +66,8 @@ export function kubeletFlags(pluginDir: string = PLUGIN_DIR): [string, string][]
   ];
 }
 
-const NODE_MOUNTS: KindMount[] = [
-  { hostPath: '/dev', containerPath: '/dev' },
-  { hostPath: '/lib/modules', containerPath: '/lib/modules', readOnly: true },
-];
+/** Only what kind does not mount itself (it mounts /lib/modules read-only, /var, and tmpfs /tmp and /run). */
+const NODE_MOUNTS: KindMount[] = [{ hostPath: '/dev', containerPath: '/dev' }];
 
 export function kindClusterConfig(v: Pick<KindVersion, 'kubeadmApi'>, o: ClusterConfigOptions = {}): KindClusterConfig {
   const flags = kubeletFlags(o.pluginDir);

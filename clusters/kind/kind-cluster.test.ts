@@ -5,12 +5,14 @@ import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import type { KindAction } from './actions/context.js';
+import { ACTIONS } from './actions/index.js';
 import { startMockDatera } from './actions/start-backend.js';
 import { patchCalicoManifest } from './calico.js';
-import { kindClusterConfigYaml } from './cluster-config.js';
-import { RECORD_FILE, newKindClusterId, startKindCluster, type KindClusterOptions } from './kind-cluster.js';
-import { CALICO_FIXTURE, FAKE_DKC_IMAGE, fakeWorld, type FakeWorld } from './testing.js';
+import { kindClusterConfig, kindClusterConfigYaml } from './cluster-config.js';
+import { RECORD_FILE, StartedKindCluster, newKindClusterId, startKindCluster, type KindClusterOptions } from './kind-cluster.js';
+import { CALICO_FIXTURE, FAKE_DKC_IMAGE, duplicateMount, fakeWorld, type FakeWorld } from './testing.js';
 import { kindVersion } from './versions.js';
 
 const PASSWORD = 'Secr3t-pw';
@@ -194,6 +196,23 @@ t.test('per version: the kind binary, the pinned image, the kubeadm shape and th
     t.same(await c.stop(), []);
     t.same(isEmpty(w), NOTHING, `${v}: nothing left`);
   }
+});
+
+t.test("kind mounts /lib/modules itself: a config mounting it again fails kind create (docker's Duplicate mount point)", async (t) => {
+  const w = await world(t);
+  // The config this provider wrote before: /dev and /lib/modules as extraMounts on every node.
+  const withModules: KindAction = {
+    name: 'write config',
+    async run(ctx) {
+      const cfg = kindClusterConfig(ctx.v);
+      for (const n of cfg.nodes) n.extraMounts.push({ hostPath: '/lib/modules', containerPath: '/lib/modules', readOnly: true });
+      await writeFile(ctx.configPath, stringify(cfg));
+    },
+  };
+  const c = new StartedKindCluster(options(w, { id: 'm1', driver: { image: 'x.example/i:1' }, provisioner: false }));
+  await t.rejects(c.up(ACTIONS.map((a) => (a.name === 'write config' ? withModules : a))), { message: /Duplicate mount point: \/lib\/modules/ });
+  t.same(isEmpty(w), NOTHING, 'nothing left');
+  t.same(duplicateMount(kindClusterConfigYaml(kindVersion('1.30'))), undefined, "this provider's own config mounts nothing kind mounts");
 });
 
 t.test('a failure at each step removes everything made before it, newest first', async (t) => {

@@ -14,6 +14,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { run } from '../../lib/exec.js';
 import { CALICO_RELEASES } from './calico.js';
 import type { KindMock, KindMockOptions } from './actions/context.js';
@@ -112,6 +113,27 @@ exit "$code"
 
 const nodeNames = (name: string) => [`${name}-control-plane`, `${name}-worker`, `${name}-worker2`];
 
+/**
+ * What real kind mounts into every node container itself (pkg/cluster/internal/providers/docker/provision.go,
+ * runArgsForNode: `--tmpfs /tmp --tmpfs /run --volume /var --volume /lib/modules:/lib/modules:ro`). Docker refuses a
+ * second mount on the same container path ("Duplicate mount point", moby daemon/volumes.go), so the fake kind does too.
+ */
+export const KIND_NODE_MOUNTS = ['/tmp', '/run', '/var', '/lib/modules'];
+
+/** The container path docker would refuse for this kind config's nodes, as real kind create meets it; undefined when none. */
+export function duplicateMount(config: string): { node: number; path: string } | undefined {
+  const c = parse(config) as { nodes?: { extraMounts?: { containerPath?: string }[] }[] } | null;
+  for (const [i, n] of (c?.nodes ?? []).entries()) {
+    const seen = new Set(KIND_NODE_MOUNTS);
+    for (const m of n.extraMounts ?? []) {
+      const p = (m.containerPath ?? '').replace(/\/+$/, '') || '/';
+      if (seen.has(p)) return { node: i, path: p };
+      seen.add(p);
+    }
+  }
+  return undefined;
+}
+
 export async function fakeWorld(o: { kindReleases?: string[] } = {}): Promise<FakeWorld> {
   const dir = await mkdtemp(join(tmpdir(), 'dkc-kindtest-'));
   const bin = join(dir, 'bin');
@@ -209,6 +231,11 @@ export async function fakeWorld(o: { kindReleases?: string[] } = {}): Promise<Fa
       const name = flag('--name') ?? 'kind';
       if (cmd === 'create' && sub === 'cluster') {
         if (state.clusters[name]) return fail(`ERROR: failed to create cluster: node(s) already exist for a cluster with the name "${name}"`);
+        const dup = duplicateMount(c.config ?? '');
+        if (dup) {
+          const node = nodeNames(name)[dup.node] ?? `${name}-node${dup.node}`;
+          return fail(`ERROR: failed to create cluster: command "docker run --name ${node} ..." failed with error: exit status 125\nCommand Output: docker: Error response from daemon: Duplicate mount point: ${dup.path}.`);
+        }
         state.clusters[name] = { image: flag('--image')! };
         nodeNames(name).forEach((n, i) => (state.containers[n] = { labels: { 'io.x-k8s.kind.cluster': name }, ip: `172.18.0.${i + 2}` }));
         writeFileSync(flag('--kubeconfig')!, `# fake kind cluster ${name}\napiVersion: v1\nkind: Config\n`);
