@@ -215,6 +215,47 @@ t.test("kind mounts /lib/modules itself: a config mounting it again fails kind c
   t.same(duplicateMount(kindClusterConfigYaml(kindVersion('1.30'))), undefined, "this provider's own config mounts nothing kind mounts");
 });
 
+t.test("Docker's containerd image store: kind load docker-image fails (kind #3795), each image goes in as a single-platform archive", async (t) => {
+  const w = await world(t);
+  const calico = ['docker.io/calico/cni:v3.29.6', 'docker.io/calico/node:v3.29.6', 'docker.io/calico/kube-controllers:v3.29.6'];
+  w.addImages(...calico);
+  w.knobs = { containerdStore: true };
+  const o = options(w);
+  const c = await startKindCluster(o);
+  const lines = w.lines();
+  const first = index(lines, /^kind load docker-image docker\.io\/calico/);
+  t.ok(first >= 0, 'kind load docker-image is tried first');
+  t.equal(lines[first + 1], 'docker version --format {{.Server.Os}}/{{.Server.Arch}}', "then the Docker server's platform is asked");
+  const archives = lines.filter((l) => /^(docker image save|kind load image-archive)/.test(l));
+  const dir = join(o.workDir, 'image-archives');
+  const want = [...calico, 'dkc/datera-iscsi-installer:k1', FAKE_DKC_IMAGE, 'busybox:1.36'];
+  t.same(
+    archives,
+    want.flatMap((img, i) => {
+      const n = calico.includes(img) ? i : i - calico.length;
+      return [`docker image save --platform linux/amd64 --output ${join(dir, `${n}.tar`)} ${img}`, `kind load image-archive ${join(dir, `${n}.tar`)} --name dkc-k1`];
+    }),
+    'every local image: saved for linux/amd64, loaded as an archive',
+  );
+  t.ok(index(lines, /^kind load image-archive .* --name dkc-k1$/) < index(lines, /^kubectl create -f \S+calico\.yaml$/), "Calico's images are in before Calico is applied");
+  t.match(c.warnings.join('\n'), /kind load docker-image failed on Docker's containerd image store \(kubernetes-sigs\/kind#3795\); loading docker\.io\/calico\/cni:v3\.29\.6, .* as linux\/amd64 archives/);
+  t.notOk(existsSync(dir), 'the archives are gone once loaded');
+  t.same(await c.stop(), []);
+  t.same(isEmpty(w), NOTHING);
+
+  // A failing save: the start fails, the archives and everything else go.
+  w.knobs = { containerdStore: true, fail: /^docker image save .*busybox/ };
+  const o2 = options(w, { id: 'c8d2' });
+  await t.rejects(startKindCluster(o2), { message: /planned failure of: image save --platform linux\/amd64/ });
+  t.notOk(existsSync(join(o2.workDir, 'image-archives')));
+  t.same(isEmpty(w), NOTHING);
+  // Any other kind load failure is not papered over.
+  w.knobs = { fail: /^kind load docker-image/ };
+  w.calls.length = 0;
+  await t.rejects(startKindCluster(options(w, { id: 'c8d3' })), { message: /planned failure of: load docker-image/ });
+  t.notOk(w.lines().some((l) => /^docker image save/.test(l)), 'no archive fallback for other errors');
+});
+
 t.test('a failure at each step removes everything made before it, newest first', async (t) => {
   const w = await world(t);
   const points: [string, RegExp | 'noDriver' | 'cmad'][] = [

@@ -61,6 +61,11 @@ export interface FakeKnobs {
   noGateway?: boolean;
   noDriver?: boolean;
   iscsiLoaded?: boolean;
+  /**
+   * Docker's containerd image store: `kind load docker-image` fails as it does there for a pulled multi-platform
+   * image (ctr import --all-platforms: content digest not found, kind #3795).
+   */
+  containerdStore?: boolean;
   /** What a `kind` without a release in its name prints. */
   kindVersion?: string;
 }
@@ -251,6 +256,15 @@ export async function fakeWorld(o: { kindReleases?: string[] } = {}): Promise<Fa
       if (cmd === 'load' && sub === 'docker-image') {
         const rest = a.slice(2);
         for (const img of rest.slice(0, rest.indexOf('--name'))) if (!state.images[img]) return fail(`ERROR: image: "${img}" not present locally`);
+        if (k.containerdStore) {
+          return fail(
+            `ERROR: failed to load image: command "docker exec --privileged -i ${name}-control-plane ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -" failed with error: exit status 1\nCommand Output: ctr: content digest sha256:${'9'.repeat(64)}: not found`,
+          );
+        }
+        return {};
+      }
+      if (cmd === 'load' && sub === 'image-archive') {
+        if (!existsSync(a[2]!)) return fail(`ERROR: failed to load image: open ${a[2]}: no such file or directory`);
         return {};
       }
       if (cmd === 'export' && sub === 'logs') {
@@ -286,7 +300,16 @@ export async function fakeWorld(o: { kindReleases?: string[] } = {}): Promise<Fa
 
     if (c.tool === 'docker') {
       const [cmd, sub] = a;
-      if (cmd === 'version') return k.dockerDown ? fail('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?') : { out: '27.5.1\n' };
+      if (cmd === 'version') {
+        if (k.dockerDown) return fail('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+        return { out: /Server\.Arch/.test(flag('--format') ?? '') ? 'linux/amd64\n' : '29.1.3\n' };
+      }
+      if (cmd === 'image' && sub === 'save') {
+        const image = a.at(-1)!;
+        if (!state.images[image]) return fail(`Error response from daemon: No such image: ${image}`);
+        writeFileSync(flag('--output')!, `fake archive of ${image} for ${flag('--platform') ?? 'all platforms'}\n`);
+        return {};
+      }
       if (cmd === 'image' && sub === 'inspect') return state.images[a.at(-1)!] ? { out: `sha256:${'0'.repeat(64)}\n` } : fail(`Error: No such image: ${a.at(-1)}`);
       if (cmd === 'build') {
         const labels = Object.fromEntries(a.flatMap((x, i) => (a[i - 1] === '--label' ? [x.split('=')] : [])));
