@@ -1,12 +1,12 @@
 // The Calico manifest: release per series, where it comes from (cache, same-series cache, download, nothing), and
 // the patch on a recorded calico.yaml fixture: its FlexVolume driver gone, the pool CIDR and autodetection set.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CALICO_RELEASES, calicoManifest, calicoManifestUrl, calicoRelease, patchCalicoManifest } from './calico.js';
+import { CALICO_RELEASES, calicoManifest, calicoManifestUrl, calicoRelease, isCalicoManifest, patchCalicoManifest } from './calico.js';
 import { CALICO_FIXTURE } from './testing.js';
 import { KIND_VERSIONS } from './versions.js';
 
@@ -43,15 +43,27 @@ t.test('manifest source: exact cached copy, else the same series, else a downloa
   const asked: string[] = [];
   const ok = (async (url: string) => {
     asked.push(url);
-    return new Response('downloaded', { status: 200 });
+    return new Response(fixture, { status: 200 });
   }) as unknown as typeof fetch;
   const got = await calicoManifest('v3.31.4', { cacheDir: dir, fetch: ok });
   t.same(asked, ['https://raw.githubusercontent.com/projectcalico/calico/v3.31.4/manifests/calico.yaml']);
-  t.same([got.text, got.from], ['downloaded', asked[0]]);
-  t.equal(await readFile(join(dir, 'calico-v3.31.4.yaml'), 'utf8'), 'downloaded', 'kept for the next, offline, run');
+  t.same([got.text, got.from], [fixture, asked[0]]);
+  t.equal(await readFile(join(dir, 'calico-v3.31.4.yaml'), 'utf8'), fixture, 'kept for the next, offline, run');
 
   const noCache = await calicoManifest('v3.30.7', { fetch: ok });
-  t.equal(noCache.text, 'downloaded', 'without a cache dir the download is used as is');
+  t.equal(noCache.text, fixture, 'without a cache dir the download is used as is');
+
+  // An answer that is not a manifest (a docs-site template, an HTML page from a proxy) is refused and never cached.
+  for (const body of ['---\nlayout: null\n---\n{% include charts/calico/templates/calico-node.yaml %}\n', '<html><body>Welcome</body></html>', 'kind: ConfigMap\nmetadata: {name: x}\n']) {
+    const odd = (async () => new Response(body, { status: 200 })) as unknown as typeof fetch;
+    await t.rejects(calicoManifest('v3.21.6', { cacheDir: dir, fetch: odd }), {
+      code: 'MISSING_TOOL',
+      message: /https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v3\.21\.6\/manifests\/calico\.yaml did not answer with a Calico manifest .*releases before v3\.24.*; save the release's calico\.yaml as .*calico-v3\.21\.6\.yaml/,
+    });
+    t.notOk(existsSync(join(dir, 'calico-v3.21.6.yaml')), 'not cached');
+  }
+  t.ok(isCalicoManifest(fixture));
+  t.notOk(isCalicoManifest('kind: [unclosed\n'));
 
   const notFound = (async () => new Response('404: Not Found', { status: 404 })) as unknown as typeof fetch;
   await t.rejects(calicoManifest('v3.20.6', { cacheDir: dir, fetch: notFound }), { code: 'MISSING_TOOL', message: /could not download the Calico v3\.20\.6 manifest from https:\/\/raw.* \(HTTP 404\); save it as .*calico-v3\.20\.6\.yaml/ });

@@ -9,8 +9,11 @@
  * The manifest comes from `$DKC_CALICO_MANIFEST_DIR/calico-<release>.yaml` (the user's cached copy; another patch of
  * the same series is used when the exact one is missing, with a note), or is downloaded from
  * https://raw.githubusercontent.com/projectcalico/calico/<release>/manifests/calico.yaml with the user's network (and
- * saved into the cache dir when one is set). Manifests of releases before 3.22 predate Calico's monorepo; their URL
- * at that path is unverified: cache them.
+ * saved into the cache dir when one is set). A download is cached only when it is a Calico manifest (a calico-node
+ * DaemonSet in it), so a wrong answer cannot stick for later runs. Releases before 3.24 are probably not at that URL:
+ * in 2021 (3.19) versioned manifests were not in the repository, only rendered on the docs site
+ * (projectcalico/calico#4729), and the docs switched to the raw repository links with 3.24 (projectcalico/calico#6587).
+ * The rows for 1.19-1.22 (Calico 3.20-3.22) therefore most likely need the manifest cached by hand (unverified).
  *
  * The patch: Calico's own FlexVolume driver (the flexvol-driver init container, pod2daemon-flexvol, which installs
  * nodeagent~uds into the kubelet plugin dir) is removed with its host volume, so the plugin dir holds only the driver
@@ -92,11 +95,23 @@ export async function calicoManifest(release: string, o: CalicoFetchOptions = {}
   } catch (err) {
     throw new HarnessError('MISSING_TOOL', `could not download the Calico ${release} manifest from ${url} (${errorMessage(err)}); save it as ${where} on a machine with access`, { cause: err });
   }
+  if (!isCalicoManifest(text)) {
+    throw new HarnessError('MISSING_TOOL', `${url} did not answer with a Calico manifest (no calico-node DaemonSet in it; releases before v3.24 may not be published there); save the release's calico.yaml as ${where}`);
+  }
   if (o.cacheDir) {
     await mkdir(o.cacheDir, { recursive: true });
     await writeFile(join(o.cacheDir, `calico-${release}.yaml`), text);
   }
   return { text, release, from: url };
+}
+
+/** A YAML stream with the calico-node DaemonSet in it (what patchCalicoManifest needs). */
+export function isCalicoManifest(text: string): boolean {
+  return documents(text).some((d) => {
+    if (d.errors.length) return false;
+    const o = d.toJS() as KObj | null;
+    return o?.kind === 'DaemonSet' && o.metadata?.name === 'calico-node';
+  });
 }
 
 interface Container {
