@@ -11,8 +11,11 @@
  * The kubelet flags go through kubeadm's nodeRegistration.kubeletExtraArgs of the InitConfiguration (control plane)
  * and the JoinConfiguration (workers), in the shape the version's kubeadm API takes (versions.ts kubeadmApi):
  * - v1beta2 / v1beta3: a map, merged into kind's own args by a strategic-merge patch (kubeadmConfigPatches);
- * - v1beta4 (Kubernetes >= 1.36): a list of {name, value}. A merge patch would replace kind's own list (node-ip,
- *   provider-id, node-labels), so each flag is appended with a JSON 6902 `add .../kubeletExtraArgs/-` instead.
+ * - v1beta4 (Kubernetes >= 1.36, kind >= 0.32): a list of {name, value}, each flag appended with a JSON 6902
+ *   `add .../kubeletExtraArgs/-` to kind's own list (node-ip, provider-id, node-labels). A plain JSON merge patch
+ *   would replace that list; kind 0.32 (kubernetes-sigs/kind#4173, pkg/internal/patch/kubeadm_merge.go) merges
+ *   kubeletExtraArgs by name in merge patches too, so either works with the kind releases that template v1beta4.
+ *   The `-` append needs the list to exist in kind's v1beta4 template (not seen here: unverified).
  * The patches are versioned: kind applies a versioned patch only to a document of that apiVersion, and silently
  * skips it otherwise. The wait-ready action therefore checks the effect on the Node objects.
  */

@@ -97,6 +97,11 @@ export function kindCandidates(release: string, env: Env, explicit?: string): st
 /**
  * The kind binary for a cluster of `release` (the kind release that built its node image). Throws MISSING_TOOL with
  * the install hint when no candidate is at least that release.
+ *
+ * A newer release is used with a warning only. Unverified whether that works across kind 0.20, which started running
+ * nodes with --cgroupns=private: images built by 0.19 and older are run differently (reference section 1;
+ * cluster-api's test/infrastructure/kind/mapper.go keeps separate "kind 0.19" and "kind 0.20" modes for them), so
+ * the 1.19 and 1.20 rows (kind 0.17.0 images) under a newer kind may not come up. Left as a warning.
  */
 export async function resolveKind(release: string, o: { env: Env; explicit?: string; forVersion: string; warn?: (msg: string) => void }): Promise<ResolvedKind> {
   const found: { path: string; release: string | undefined }[] = [];

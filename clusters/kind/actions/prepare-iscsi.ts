@@ -1,9 +1,18 @@
 /**
  * iSCSI inside the nodes (shared/reference/kind-calico.md section 4): kind's node image has open-iscsi (kind >=
  * 0.16) but starts no iscsid and every node of every cluster shares the image's initiator name. Each node gets its
- * own name and a running iscsid; the kernel's iscsi_tcp comes from the host (/lib/modules is mounted). The
- * reference warns that iscsid in a container that is not in the host's network namespace is not expected to work
- * reliably: this is the part of the kind path least proven.
+ * own name and a running iscsid; the kernel's iscsi_tcp comes from the host (kind mounts /lib/modules read-only).
+ *
+ * Expected to fail at the first login, not here (unverified: nothing here has run on real kind). Upstream says
+ * iscsid must be in the host's network namespace: open-iscsi's maintainer (open-iscsi/open-iscsi#177: "Running
+ * iscsiadm and/or iscsid in a container does require using a privileged container with the host network
+ * namespace"), Longhorn (longhorn/longhorn#112: iscsid in kubeadm-dind nodes fails its own health check) and
+ * kubernetes-csi/csi-lib-iscsi#3 (the kernel's iSCSI netlink is not namespaced: one iscsid per kernel). A kind node
+ * has its own network namespace, and this starts one iscsid per node (three per cluster, more with clusters in
+ * parallel, plus the host's own if it runs one). Starting iscsid succeeds; session creation goes through that
+ * netlink socket. The way the reference lists (section 4, patterns 1-2) is one iscsid in the host's namespaces, with
+ * the driver's iscsiadm run there (nsenter or a --net=host --pid=host helper); that changes the driver contract
+ * (where iscsiadm runs), so it is left for a decision and this action is kept as is.
  */
 import { HarnessError } from '../../../lib/errors.js';
 import type { KindAction } from './context.js';
