@@ -3,7 +3,9 @@
  * fail. Each wraps the reference `callout()` and changes one behaviour from outside it (the reference driver has no
  * knobs for being wrong, and must not grow any):
  *
- * - reformat-always: runs mkfs on the device before every mountdevice of an unmounted dir (data is lost).
+ * - reformat-always: the real call-outs, but its executable puts a blkid shim first on PATH that wipes the device's
+ *   filesystem signature before the driver probes it, so every fresh mount of a volume formats it again (data is
+ *   lost), in mountdevice and in mount (where provisioned secretRef volumes are attached and formatted).
  * - never-logout: the real call-outs, but its executable puts an iscsiadm shim first on PATH that drops --logout and
  *   `-o delete` (sessions stay up after unmountdevice and detach).
  * - ignores-fstype: formats and mounts xfs whatever kubernetes.io/fsType asks for.
@@ -33,25 +35,9 @@ export interface BrokenAnswer {
 
 const isJson = (a: string | undefined) => a !== undefined && a.trimStart().startsWith('{');
 
-function fsTypeOf(json: string | undefined): string {
-  try {
-    const o = JSON.parse(json ?? '{}') as Record<string, string>;
-    return (o['kubernetes.io/fsType'] || o.fsType || 'xfs').trim();
-  } catch {
-    return 'xfs';
-  }
-}
-
 export async function brokenCallout(variant: Variant, argv: string[], env: Env): Promise<BrokenAnswer> {
   const [cmd] = argv;
   switch (variant) {
-    case 'reformat-always': {
-      if (cmd === 'mountdevice' && argv[2] && !(await mountAt(resolve(argv[1]!)))) {
-        const fs = fsTypeOf(argv[3]);
-        await run(/^ext[234]$/.test(fs) ? [`mkfs.${fs}`, '-F', '-q', argv[2]] : ['mkfs.xfs', '-f', '-q', argv[2]], { nothrow: true, timeoutMs: 300_000 });
-      }
-      return { status: await callout(argv, env) };
-    }
     case 'ignores-fstype': {
       const rewritten = argv.map((a) => {
         if (!isJson(a)) return a;
@@ -92,7 +78,8 @@ export async function brokenCallout(variant: Variant, argv: string[], env: Env):
         return { status: { status: 'Not supported', message: `${cmd}: left to kubelet (attach-only variant)` } };
       return { status: await callout(argv, env) };
     case 'never-logout':
-      // The breakage is the iscsiadm shim its executable puts on PATH.
+    case 'reformat-always':
+      // The breakage is the shim its executable puts on PATH (iscsiadm that never logs out; blkid that wipes first).
       return { status: await callout(argv, env) };
   }
 }
