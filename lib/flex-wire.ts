@@ -1,7 +1,7 @@
 /**
  * The FlexVolume wire as each emulated kubelet version speaks it: version profiles (argv shapes and JSON keys per
- * shared/reference/flexvolume.md §4, §5, §7), kubelet's rules for reading a driver's output (§3) and the §6 fallback
- * decisions. Shared by flex-sanity (harness/) and the embedded cluster's node agent (clusters/embedded).
+ * release of kubelet's pkg/volume/flexvolume), kubelet's rules for reading a driver's output and its fallback
+ * decisions when a driver answers "Not supported". Shared by flex-sanity (harness/) and the embedded cluster's node agent (clusters/embedded).
  */
 
 /** What one emulated kubelet version sends. Only what changes the wire is modelled. */

@@ -1,8 +1,8 @@
 /**
- * Emulated Kubernetes versions: every difference the references record that a scenario can see
- * (shared/reference/kubernetes-semantics.md, flexvolume.md). One row per profile; the embedded control plane and
+ * Emulated Kubernetes versions: every difference between versions that a scenario can see (the PV controller,
+ * StatefulSet and garbage collector semantics, kubelet's FlexVolume call-outs, from upstream's source per release). One row per profile; the embedded control plane and
  * node agents read only this table, never a version number, so a behaviour is switched in exactly one place.
- * Items the references mark unverified are noted where they are used.
+ * Behaviour not confirmed against upstream is marked unverified where it is used.
  */
 import { HarnessError } from '../../lib/errors.js';
 import { wireProfile, type K8sProfile } from '../../lib/flex-wire.js';

@@ -1,6 +1,5 @@
 /**
- * What the kind provider applies after Calico, as Datera's FlexVolume-era guide installs it (shared/reference/
- * datera-k8s-guide.md): namespace `datera`, the credentials Secret `datera-secret` (type datera/iscsi: username,
+ * What the kind provider applies after Calico, as Datera's FlexVolume-era Kubernetes guide installs it: namespace `datera`, the credentials Secret `datera-secret` (type datera/iscsi: username,
  * password, server) that StorageClasses and secretRef PVs name, the installer DaemonSet `datera-installer-agent`
  * that copies the driver into the kubelet plugin dir of every node (a node added later gets it too, and a removed
  * copy is put back), and the provisioner Deployment from drivers/provisioner/deploy/provisioner.yaml.

@@ -1,7 +1,7 @@
 /**
  * Which kind release, node image and Calico series serve each Kubernetes minor on the kind provider.
  *
- * Sources (shared/reference/kind-calico.md):
+ * Sources (kind's release notes and their pre-built kindest/node image lists; cluster-api's kind mapper for digests):
  * - kind release per minor: section 1, "Kubernetes minor -> last kind release that ships an image for it". We take
  *   the newest kind release that published an image for the minor, so one matrix needs several kind binaries.
  * - Node image digests: kubernetes-sigs/cluster-api `test/infrastructure/kind/mapper.go` (commit 0f670b79), the

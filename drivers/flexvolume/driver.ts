@@ -1,6 +1,6 @@
 /**
  * The reference FlexVolume driver for `datera/iscsi`: `callout(argv, env)` parses one kubelet/KCM call-out (every
- * argv shape from 1.5 to today, see shared/reference/flexvolume.md) and answers a DriverStatus. It never prints:
+ * argv shape from 1.5 to today, as kubelet's pkg/volume/flexvolume sends them) and answers a DriverStatus. It never prints:
  * main.ts owns stdout. Logs go to DATERA_FLEX_LOG (JSON lines, secrets redacted) and nowhere else.
  *
  * Environment: DATERA_CREDENTIALS_FILE (node credentials {server,user,password}), DATERA_FLEX_STATE_DIR

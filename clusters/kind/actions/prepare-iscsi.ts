@@ -1,5 +1,5 @@
 /**
- * iSCSI inside the nodes (shared/reference/kind-calico.md section 4): kind's node image has open-iscsi (kind >=
+ * iSCSI inside the nodes: kind's node image has open-iscsi (kind >=
  * 0.16) but starts no iscsid and every node of every cluster shares the image's initiator name. Each node gets its
  * own name and a running iscsid; the kernel's iscsi_tcp comes from the host (kind mounts /lib/modules read-only).
  *
@@ -10,7 +10,7 @@
  * kubernetes-csi/csi-lib-iscsi#3 (the kernel's iSCSI netlink is not namespaced: one iscsid per kernel). A kind node
  * has its own network namespace, and this starts one iscsid per node (three per cluster, more with clusters in
  * parallel, plus the host's own if it runs one). Starting iscsid succeeds; session creation goes through that
- * netlink socket. The way the reference lists (section 4, patterns 1-2) is one iscsid in the host's namespaces, with
+ * netlink socket. The ways the ecosystem uses (Longhorn, democratic-csi) are one iscsid in the host's namespaces, with
  * the driver's iscsiadm run there (nsenter or a --net=host --pid=host helper); that changes the driver contract
  * (where iscsiadm runs), so it is left for a decision and this action is kept as is.
  */
