@@ -1,7 +1,8 @@
 /**
  * Emulated Kubernetes versions: every difference between versions that a scenario can see (the PV controller,
- * StatefulSet and garbage collector semantics, kubelet's FlexVolume call-outs, from upstream's source per release). One row per profile; the embedded control plane and
- * node agents read only this table, never a version number, so a behaviour is switched in exactly one place.
+ * StatefulSet and garbage collector semantics, kubelet's FlexVolume call-outs, from upstream's source per release).
+ * One row per profile; the embedded control plane and node agents read only this table, never a version number, so
+ * a behaviour is switched in exactly one place.
  * Behaviour not confirmed against upstream is marked unverified where it is used.
  */
 import { HarnessError } from '../../lib/errors.js';
