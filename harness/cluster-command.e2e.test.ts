@@ -1,5 +1,6 @@
-// `dkc cluster up` interrupted at any point, and `dkc cluster down` after a SIGKILL, leave nothing behind: no
-// process, mount, loop device, network namespace, tgt target, iSCSI session or file. Each run gets its own TMPDIR
+// `dkc cluster up` interrupted at any point, and `dkc cluster down` after a SIGKILL (of `dkc cluster up`, and of
+// `dkc run` in the middle of a scenario), leave nothing behind: no process, mount, loop device, network namespace,
+// tgt target, iSCSI session or file. Each run gets its own TMPDIR
 // and state dir so what it made can be told apart from other tests running at the same time. Needs root and the
 // built dist/ (npm test builds it first).
 import t from 'tap';
@@ -45,6 +46,24 @@ async function up(name: string): Promise<Up> {
   return { child, tmp, state, out: () => out, err: () => err, exited, ids };
 }
 
+/** `dkc run` on one version and suite, in its own TMPDIR and state dir (its report goes to <tmp>/report). */
+async function runRun(suite: string): Promise<Up> {
+  const tmp = await mkdtemp(join(tmpdir(), 'dkc-leaktest-'));
+  const state = join(tmp, 'state');
+  let out = '';
+  let err = '';
+  // The kubectl cache is meant to outlive runs: keep using the shared one, not one under this TMPDIR.
+  const env = { ...process.env, TMPDIR: tmp, DKC_STATE_DIR: state, DKC_KUBECTL_CACHE: process.env.DKC_KUBECTL_CACHE || join(tmpdir(), 'dkc.kubectl-cache'), CI: 'true' };
+  const child = spawn(process.execPath, [dkc, 'run', '--k8s', process.env.DKC_E2E_K8S ?? 'v1.32', '--suite', suite, '--report-dir', join(tmp, 'report')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : null))));
+  const ids = new Set<string>();
+  const spy = setInterval(() => void findIds(tmp).then((xs) => xs.forEach((x) => ids.add(x))), 20);
+  void exited.then(() => clearInterval(spy));
+  return { child, tmp, state, out: () => out, err: () => err, exited, ids };
+}
+
 async function findIds(tmp: string): Promise<string[]> {
   const found: string[] = [];
   for (const d of await readdir(tmp).catch(() => [] as string[])) {
@@ -66,7 +85,7 @@ async function leftovers(u: Up): Promise<string[]> {
   for (const line of loops.split('\n')) if (line.includes(u.tmp)) left.push(`loop ${line.trim()}`);
   const ps = (await run(['ps', '-eo', 'pid=,args='], { nothrow: true })).stdout;
   for (const line of ps.split('\n')) if (line.includes(u.tmp) && !line.includes('ps -eo')) left.push(`process ${line.trim()}`);
-  for (const d of await readdir(u.tmp).catch(() => [] as string[])) if (d !== 'state') left.push(`file ${join(u.tmp, d)}`);
+  for (const d of await readdir(u.tmp).catch(() => [] as string[])) if (d !== 'state' && d !== 'report') left.push(`file ${join(u.tmp, d)}`);
   for (const d of await readdir(u.state).catch(() => [] as string[])) left.push(`state ${d}`);
   return left;
 }
@@ -128,5 +147,24 @@ if (!skip) {
     t.equal(down.exitCode, 0, down.stderr);
     t.match(down.stderr, /leak-kill is down; nothing of it is left/);
     t.same(await leftovers(u), [], 'nothing of the cluster is left');
+  });
+
+  t.test('after SIGKILL of dkc run in the middle of a scenario, dkc cluster down --all sweeps the run and its cluster', async (t) => {
+    const u = await runRun('bind-dynamic');
+    t.teardown(() => rm(u.tmp, { recursive: true, force: true }));
+    t.teardown(() => void u.child.kill('SIGKILL'));
+    // Killed once a pod has the Datera volume mounted: sessions, loop devices, mounts, the scenario process.
+    await waitFor('a Datera volume mounted for a pod of the run', async () => ((await readMounts()).some((m) => under(m.target, u.tmp) && m.target.includes('/volumes/datera~iscsi/')) ? true : undefined), { timeoutMs: 180_000 });
+    u.child.kill('SIGKILL');
+    await u.exited;
+    t.ok(u.ids.size, 'the run was seen creating a cluster');
+    const before = await leftovers(u);
+    t.ok(before.some((l) => l.startsWith('mount ')) && before.some((l) => l.startsWith('process ')), `a killed run does leave mounts and processes (else this test proves nothing): ${before.length} things`);
+    const records = await readdir(u.state);
+    t.ok(records.some((r) => /^run-r[0-9a-f]{8}\.json$/.test(r)) && records.some((r) => /^run-e[0-9a-f]{8}\.json$/.test(r)), `the run and its cluster were recorded before anything was made (${records.join(', ')})`);
+    const down = await run([process.execPath, dkc, 'cluster', 'down', '--all'], { env: { ...process.env, TMPDIR: u.tmp, DKC_STATE_DIR: u.state }, nothrow: true, timeoutMs: 180_000 });
+    t.equal(down.exitCode, 0, down.stderr);
+    t.match(down.stderr, /is down; nothing of it is left/);
+    t.same(await leftovers(u), [], 'nothing of the run or its cluster is left');
   });
 }
