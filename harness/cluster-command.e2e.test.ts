@@ -167,4 +167,18 @@ if (!skip) {
     t.match(down.stderr, /is down; nothing of it is left/);
     t.same(await leftovers(u), [], 'nothing of the run or its cluster is left');
   });
+
+  t.test('Ctrl-C on dkc run in the middle of a scenario: exit 130, a partial report, nothing left', async (t) => {
+    const u = await runRun('bind-dynamic,hygiene');
+    t.teardown(() => rm(u.tmp, { recursive: true, force: true }));
+    t.teardown(() => void u.child.kill('SIGKILL'));
+    await waitFor('a Datera volume mounted for a pod of the run', async () => ((await readMounts()).some((m) => under(m.target, u.tmp) && m.target.includes('/volumes/datera~iscsi/')) ? true : undefined), { timeoutMs: 180_000 });
+    u.child.kill('SIGINT');
+    const code = await waitFor('dkc run to exit', () => Promise.race([u.exited, sleep(100).then(() => undefined)]), { timeoutMs: 180_000 });
+    t.equal(code, 130, `exit 130 (stderr: ${u.err().slice(-400)})`);
+    const report = JSON.parse(readFileSync(join(u.tmp, 'report', 'report.json'), 'utf8')) as { results: { id: string; status: string }[] };
+    t.same(report.results.find((r) => r.id === 'hygiene')?.status, 'missing', 'what did not run is reported missing');
+    t.notOk(report.results.some((r) => r.status === 'passed' && r.id === 'bind-dynamic'), 'the interrupted scenario is not reported passed');
+    t.same(await leftovers(u), [], 'nothing of the run or its cluster is left, without dkc cluster down');
+  });
 }
