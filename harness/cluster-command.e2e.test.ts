@@ -30,12 +30,13 @@ interface Up {
   ids: Set<string>;
 }
 
-async function up(name: string): Promise<Up> {
+/** `dkc <args>` in its own TMPDIR and state dir, so what it makes can be told apart from other tests' things. */
+async function spawnDkc(args: (tmp: string) => string[], env: NodeJS.ProcessEnv = {}): Promise<Up> {
   const tmp = await mkdtemp(join(tmpdir(), 'dkc-leaktest-'));
   const state = join(tmp, 'state');
   let out = '';
   let err = '';
-  const child = spawn(process.execPath, [dkc, 'cluster', 'up', '--name', name], { env: { ...process.env, TMPDIR: tmp, DKC_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [dkc, ...args(tmp)], { env: { ...process.env, ...env, TMPDIR: tmp, DKC_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : null))));
@@ -46,23 +47,19 @@ async function up(name: string): Promise<Up> {
   return { child, tmp, state, out: () => out, err: () => err, exited, ids };
 }
 
-/** `dkc run` on one version and suite, in its own TMPDIR and state dir (its report goes to <tmp>/report). */
-async function runRun(suite: string): Promise<Up> {
-  const tmp = await mkdtemp(join(tmpdir(), 'dkc-leaktest-'));
-  const state = join(tmp, 'state');
-  let out = '';
-  let err = '';
-  // The kubectl cache is meant to outlive runs: keep using the shared one, not one under this TMPDIR.
-  const env = { ...process.env, TMPDIR: tmp, DKC_STATE_DIR: state, DKC_KUBECTL_CACHE: process.env.DKC_KUBECTL_CACHE || join(tmpdir(), 'dkc.kubectl-cache'), CI: 'true' };
-  const child = spawn(process.execPath, [dkc, 'run', '--k8s', process.env.DKC_E2E_K8S ?? 'v1.32', '--suite', suite, '--report-dir', join(tmp, 'report')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : null))));
-  const ids = new Set<string>();
-  const spy = setInterval(() => void findIds(tmp).then((xs) => xs.forEach((x) => ids.add(x))), 20);
-  void exited.then(() => clearInterval(spy));
-  return { child, tmp, state, out: () => out, err: () => err, exited, ids };
-}
+const up = (name: string) => spawnDkc(() => ['cluster', 'up', '--name', name]);
+
+/** `dkc run` on one version and these suites; its report goes to <tmp>/report. */
+const runRun = (suites: string) =>
+  spawnDkc((tmp) => ['run', '--k8s', process.env.DKC_E2E_K8S ?? 'v1.32', '--suite', suites, '--report-dir', join(tmp, 'report')], {
+    // The kubectl cache is meant to outlive runs: keep using the shared one, not one under this TMPDIR.
+    DKC_KUBECTL_CACHE: process.env.DKC_KUBECTL_CACHE || join(tmpdir(), 'dkc.kubectl-cache'),
+    CI: 'true',
+  });
+
+/** Once a pod of the run has its Datera volume mounted: sessions, loop devices, mounts and the scenario process are up. */
+const volumeMounted = (u: Up) =>
+  waitFor('a Datera volume mounted for a pod of the run', async () => ((await readMounts()).some((m) => under(m.target, u.tmp) && m.target.includes('/volumes/datera~iscsi/')) ? true : undefined), { timeoutMs: 180_000 });
 
 async function findIds(tmp: string): Promise<string[]> {
   const found: string[] = [];
@@ -153,8 +150,7 @@ if (!skip) {
     const u = await runRun('bind-dynamic');
     t.teardown(() => rm(u.tmp, { recursive: true, force: true }));
     t.teardown(() => void u.child.kill('SIGKILL'));
-    // Killed once a pod has the Datera volume mounted: sessions, loop devices, mounts, the scenario process.
-    await waitFor('a Datera volume mounted for a pod of the run', async () => ((await readMounts()).some((m) => under(m.target, u.tmp) && m.target.includes('/volumes/datera~iscsi/')) ? true : undefined), { timeoutMs: 180_000 });
+    await volumeMounted(u);
     u.child.kill('SIGKILL');
     await u.exited;
     t.ok(u.ids.size, 'the run was seen creating a cluster');
@@ -172,7 +168,7 @@ if (!skip) {
     const u = await runRun('bind-dynamic,hygiene');
     t.teardown(() => rm(u.tmp, { recursive: true, force: true }));
     t.teardown(() => void u.child.kill('SIGKILL'));
-    await waitFor('a Datera volume mounted for a pod of the run', async () => ((await readMounts()).some((m) => under(m.target, u.tmp) && m.target.includes('/volumes/datera~iscsi/')) ? true : undefined), { timeoutMs: 180_000 });
+    await volumeMounted(u);
     u.child.kill('SIGINT');
     const code = await waitFor('dkc run to exit', () => Promise.race([u.exited, sleep(100).then(() => undefined)]), { timeoutMs: 180_000 });
     t.equal(code, 130, `exit 130 (stderr: ${u.err().slice(-400)})`);

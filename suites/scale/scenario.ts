@@ -221,7 +221,7 @@ async function watch(s: Scenario, app: string, what: string, done: (pods: Map<st
       const pods = await podMap(s, app);
       const seen = new Map([...pods].map(([n, p]) => [n, { ready: podReady(p), terminating: !!p.metadata?.deletionTimestamp, summary: podSummary(p) }]));
       snaps.push({ at: Date.now(), pods: seen });
-      const crash = await crashed(s, [...pods.values()]);
+      const crash = await s.kube.crashLooping(s.ns, [...pods.values()]);
       if (crash) return crash;
       return done(seen) ? '' : undefined;
     },
@@ -229,19 +229,6 @@ async function watch(s: Scenario, app: string, what: string, done: (pods: Map<st
   );
   if (r) throw new Error(r);
   return snaps;
-}
-
-async function crashed(s: Scenario, pods: k8s.V1Pod[]): Promise<string | undefined> {
-  for (const p of pods) {
-    for (const c of p.status?.containerStatuses ?? []) {
-      if (c.restartCount < 2 && c.state?.waiting?.reason !== 'CrashLoopBackOff') continue;
-      // The instance before the current one, or (right after the first crash) the current, terminated one.
-      const read = (previous: boolean) => s.kube.core.readNamespacedPodLog({ namespace: s.ns, name: p.metadata!.name!, container: c.name, previous, tailLines: 6 }).then(String, () => '');
-      const log = (await read(true)).trim() || (await read(false));
-      return `${p.metadata!.name}/${c.name} keeps crashing (${c.restartCount} restarts, ${c.state?.waiting?.reason ?? 'running'}); last log lines: ${String(log).trim().replace(/\n/g, ' | ') || '(none)'}`;
-    }
-  }
-  return undefined;
 }
 
 async function claimInfo(s: Scenario, name: string): Promise<{ uid: string; volumeName: string; volumeID: string }> {

@@ -243,20 +243,6 @@ async function listPods(s: Scenario, app: string): Promise<k8s.V1Pod[]> {
   return (await s.kube.core.listNamespacedPod({ namespace: s.ns, labelSelector: `app=${app}` })).items;
 }
 
-/** A container that keeps crashing: its name, restart count and the last log lines (the reason MariaDB gave). */
-async function crashed(s: Scenario, pods: k8s.V1Pod[]): Promise<string | undefined> {
-  for (const p of pods) {
-    for (const c of p.status?.containerStatuses ?? []) {
-      if (c.restartCount < 2 && c.state?.waiting?.reason !== 'CrashLoopBackOff') continue;
-      // The instance before the current one, or (right after the first crash) the current, terminated one.
-      const read = (previous: boolean) => s.kube.core.readNamespacedPodLog({ namespace: s.ns, name: p.metadata!.name!, container: c.name, previous, tailLines: 6 }).then(String, () => '');
-      const log = (await read(true)).trim() || (await read(false));
-      return `${p.metadata!.name}/${c.name} keeps crashing (${c.restartCount} restarts, ${c.state?.waiting?.reason ?? 'running'}); last log lines: ${String(log).trim().replace(/\n/g, ' | ') || '(none)'}`;
-    }
-  }
-  return undefined;
-}
-
 /** Wait for `replicas` ready pods; stop early (failing) when a container crash-loops instead of waiting it out. */
 async function waitReady(s: Scenario, app: string, replicas: number): Promise<string> {
   const t0 = Date.now();
@@ -270,7 +256,7 @@ async function waitReady(s: Scenario, app: string, replicas: number): Promise<st
         if (x.ready === undefined && podReady(p)) x.ready = Date.now() - t0;
         seen.set(p.metadata!.name!, x);
       }
-      const crash = await crashed(s, pods);
+      const crash = await s.kube.crashLooping(s.ns, pods);
       if (crash) return { crash };
       const set = await s.kube.apps.readNamespacedStatefulSet({ namespace: s.ns, name: app });
       return (set.status?.readyReplicas ?? 0) === replicas && pods.filter((p) => podReady(p) && !p.metadata?.deletionTimestamp).length === replicas ? { crash: '' } : undefined;
@@ -289,7 +275,7 @@ async function waitRecreated(s: Scenario, name: string, oldUid: string): Promise
     async () => {
       const p = await s.kube.pod(s.ns, name);
       if (!p || p.metadata?.uid === oldUid) return undefined;
-      const crash = await crashed(s, [p]);
+      const crash = await s.kube.crashLooping(s.ns, [p]);
       if (crash) return { crash, p };
       return podReady(p) ? { crash: '', p } : undefined;
     },
